@@ -1,0 +1,36 @@
+"""tasklane's Chalice app: faces, the authorizer and the three background roles. No logic here."""
+
+from __future__ import annotations
+
+import os
+
+from chalice import Chalice, Rate
+
+from chalicelib.runtime import wiring
+from chalicelib.settings import runs_queue_name
+
+app = Chalice(app_name="tasklane")
+wiring.register_blueprints(app)
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES), name="dispatcher")
+def dispatcher(event):
+    """Turn due triggers into runs (look-ahead window; runs start on their second via SQS delay)."""
+    return wiring.dispatcher(event)
+
+
+# The queue name is fixed at package time; template.yaml names the queue the same way.
+@app.on_sqs_message(queue=runs_queue_name(os.environ.get("TASKLANE_STAGE", "dev")), batch_size=10, name="run_worker")
+def run_worker(event):
+    """Execute the runs named by a batch of queue messages; report the ones that failed."""
+    return wiring.worker(event)
+
+
+@app.schedule(Rate(5, unit=Rate.MINUTES), name="maintenance")
+def maintenance(event):
+    """Retention sweeps, stuck-run detection and service instance reconciliation."""
+    return wiring.maintenance(event)
+
+
+# Under `chalice local --stage local` only: the embedded backend and event sources.
+wiring.start_embedded_if_requested(app)

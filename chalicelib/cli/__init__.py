@@ -1,0 +1,110 @@
+"""The `tasklane` command: `local`, `token`, `schedule next`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+
+
+def _add_local(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("local", help="run the API, dispatcher and workers on this machine")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--tick", type=float, default=1.0, help="seconds between dispatcher ticks (default 1)")
+    p.add_argument("--workers", type=int, default=2, help="threads polling the runs queue (default 2)")
+    p.add_argument("--endpoint", help="an external AWS-compatible endpoint instead of the embedded one")
+    p.add_argument("--no-embedded", action="store_true", help="use real AWS (credentials from the environment)")
+    p.add_argument("--tenant", default="dev", help="tenant of the printed development token")
+    p.set_defaults(run=_run_local)
+
+
+def _run_local(args: argparse.Namespace) -> int:
+    from chalicelib.runtime.local import LocalOptions, LocalRuntime, dev_token
+
+    options = LocalOptions(
+        host=args.host,
+        port=args.port,
+        tick=args.tick,
+        workers=args.workers,
+        endpoint=args.endpoint,
+        embedded=not args.no_embedded,
+    )
+    runtime = LocalRuntime(options)
+    runtime.start()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    print(f"tasklane {runtime.url} (backend: {runtime.endpoint or 'AWS'})", flush=True)
+    if os.environ.get("TASKLANE_JWT_SECRET_GENERATED"):
+        print(f"TASKLANE_JWT_SECRET={os.environ['TASKLANE_JWT_SECRET']}  (generated for this run)", flush=True)
+    print(f"TOKEN={dev_token(tenant=args.tenant)}", flush=True)
+    print("ready; Ctrl-C stops", flush=True)
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    print("stopping", flush=True)
+    runtime.stop()
+    print("stopped", flush=True)
+    return 0
+
+
+def _add_token(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("token", help="print a bearer token signed with TASKLANE_JWT_SECRET")
+    p.add_argument("--tenant", required=True)
+    p.add_argument("--user", required=True)
+    p.add_argument("--admin", action="store_true")
+    p.add_argument("--actor-kind")
+    p.add_argument("--session")
+    p.add_argument("--ttl", type=int, default=12 * 3600, help="lifetime in seconds (default 12 h)")
+    p.add_argument("--secret", help="signing secret (default: $TASKLANE_JWT_SECRET)")
+    p.set_defaults(run=_run_token)
+
+
+def _run_token(args: argparse.Namespace) -> int:
+    from chalicelib.errors import ValidationError
+    from chalicelib.identity import mint_token
+
+    secret = args.secret or os.environ.get("TASKLANE_JWT_SECRET", "")
+    try:
+        token = mint_token(
+            secret,
+            tenant=args.tenant,
+            user=args.user,
+            admin=args.admin,
+            actor_kind=args.actor_kind,
+            session=args.session,
+            ttl_seconds=args.ttl,
+        )
+    except ValidationError as exc:
+        print(f"error: {exc.location}: {exc.message}", file=sys.stderr)
+        return 2
+    print(token)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tasklane", description="task scheduler and work queue")
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    _add_local(subparsers)
+    _add_token(subparsers)
+    try:
+        from chalicelib.cli import schedule_cmd
+    except ImportError:  # the schedule preview lands with the engine's trigger module
+        schedule_cmd = None
+    if schedule_cmd is not None:
+        schedule_cmd.add_parser(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `tasklane` console script."""
+    args = build_parser().parse_args(argv)
+    return int(args.run(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,74 @@
+"""The three background roles, as plain functions the Lambda handlers (and tests) call.
+
+- dispatcher: turns due triggers into runs on the runs queue (engine/dispatch.py);
+- worker: executes the runs named by a batch of queue messages (engine/worker.py);
+- maintenance: retention, stuck runs, service instances (engine/maintenance.py).
+
+Each stamps a heartbeat so `/health` shows it is alive.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from chalicelib.observability import get_logger, log_event
+from chalicelib.store.heartbeats import record_heartbeat
+
+_log = get_logger("roles")
+
+
+@dataclass(frozen=True, kw_only=True)
+class QueueMessage:
+    """One SQS message as the worker sees it."""
+
+    message_id: str
+    body: str
+    receive_count: int = 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class BatchOutcome:
+    """Which messages of a batch failed (to be redelivered); the rest are done."""
+
+    failed_ids: list[str]
+
+    def as_lambda_response(self) -> dict[str, list[dict[str, str]]]:
+        """The `ReportBatchItemFailures` shape Lambda (and the local poller) expects."""
+        return {"batchItemFailures": [{"itemIdentifier": mid} for mid in self.failed_ids]}
+
+
+MessageHandler = Callable[[dict, QueueMessage], None]
+
+
+def run_dispatcher(now: datetime, tick: Callable[[datetime], dict]) -> dict:
+    """One dispatcher tick: `tick(now)` does the dispatching; returns its summary."""
+    summary = tick(now)
+    record_heartbeat("dispatcher", now=now, **summary)
+    return summary
+
+
+def run_worker_batch(messages: Iterable[QueueMessage], handle: MessageHandler, *, now: datetime) -> BatchOutcome:
+    """Hand each message's JSON body to `handle`; a message whose handling raises is reported failed."""
+    failed: list[str] = []
+    handled = 0
+    for message in messages:
+        try:
+            payload = json.loads(message.body)
+            if not isinstance(payload, dict):
+                raise ValueError("message body is not a JSON object")
+        except ValueError:
+            # A malformed message can never succeed: drop it rather than cycle it to the DLQ.
+            log_event(_log, logging.ERROR, "dropping malformed queue message", message_id=message.message_id)
+            continue
+        try:
+            handle(payload, message)
+            handled += 1
+        except Exception:
+            _log.exception("run message failed", extra={"fields": {"message_id": message.message_id}})
+            failed.append(message.message_id)
+    record_heartbeat("worker", now=now, handled=handled, failed=len(failed))
+    return BatchOutcome(failed_ids=failed)

@@ -1,0 +1,136 @@
+"""What every face shares: the request context, authentication, and one error translation point.
+
+A face creates a `Face` with its blueprint and its error renderer, then declares routes with
+`face.route(...)`. The wrapper binds a trace id, resolves the caller from the authorizer's
+context, turns domain errors into the face's own error shape, and turns anything unexpected
+into a 500 in that shape, logged with the trace id. Route functions receive a `Call` first.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from chalice import Blueprint, Response
+from chalice.app import Request
+
+from chalicelib import settings
+from chalicelib.errors import BadRequest, TasklaneError, Unauthenticated
+from chalicelib.faces.auth import bearer_authorizer
+from chalicelib.identity import Principal, bearer_token, verify_token
+from chalicelib.observability import get_logger, log_event, set_trace_id, trace_id
+
+_log = get_logger("http")
+
+#: Content types a route accepts; the route itself checks what it really takes and answers
+#: 415 in its face's shape, rather than letting Chalice answer with its default body.
+ANY_CONTENT = [
+    "application/json",
+    "application/json-patch+json",
+    "application/merge-patch+json",
+    "application/problem+json",
+    "application/x-www-form-urlencoded",
+    "application/octet-stream",
+    "application/toml",
+    "text/plain",
+    "text/event-stream",
+    "multipart/form-data",
+]
+
+ErrorRenderer = Callable[[TasklaneError, str], Response]
+
+
+@dataclass(frozen=True)
+class Call:
+    """One authenticated request, as a route function sees it."""
+
+    request: Request
+    principal: Principal
+    trace_id: str
+
+    @property
+    def query(self) -> dict[str, str]:
+        return dict(self.request.query_params or {})
+
+    def header(self, name: str) -> str | None:
+        return (self.request.headers or {}).get(name.lower())
+
+    def json_body(self, *, required: bool = True) -> Any:
+        """The request body parsed as JSON; `BadRequest` if it is not JSON."""
+        raw = self.request.raw_body
+        if not raw:
+            if required:
+                raise BadRequest("request body is required", problems=[])
+            return None
+        try:
+            return json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise BadRequest(f"request body is not valid JSON: {exc}") from exc
+
+
+def principal_from_request(request: Request) -> Principal:
+    """The caller, from the authorizer's context (deployed) or the header (direct invocation)."""
+    context = (request.context or {}).get("authorizer") or {}
+    if context.get("auth_error"):
+        raise Unauthenticated(context["auth_error"])
+    if context.get("tenant"):
+        roles = tuple(r for r in str(context.get("roles", "")).split(",") if r)
+        return Principal(
+            user_id=str(context.get("principalId") or context.get("sub")),
+            tenant=str(context["tenant"]),
+            roles=roles,
+            actor_kind=context.get("actor_kind") or None,
+            session=context.get("session") or None,
+        )
+    token = bearer_token((request.headers or {}).get("authorization"))
+    return verify_token(settings.current().jwt_secret, token)
+
+
+class Face:
+    """A blueprint plus the rules every route of one face follows."""
+
+    def __init__(self, name: str, blueprint: Blueprint, render_error: ErrorRenderer) -> None:
+        self.name = name
+        self.blueprint = blueprint
+        self.render_error = render_error
+
+    def route(self, path: str, methods: list[str] | None = None, *, public: bool = False) -> Callable:
+        """Declare a route; the function is called as `fn(call, **url_params)`."""
+
+        def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
+            @functools.wraps(fn)
+            def view(**params: Any) -> Any:
+                request = self.blueprint.current_request
+                incoming = (request.headers or {}).get("x-trace-id")
+                set_trace_id(incoming if incoming and len(incoming) <= 64 else None)
+                try:
+                    principal = None if public else principal_from_request(request)
+                    return fn(Call(request, principal, trace_id()), **params)  # type: ignore[arg-type]
+                except TasklaneError as exc:
+                    if exc.status >= 500:
+                        log_event(_log, logging.ERROR, "request failed", face=self.name, path=path, error=exc.message)
+                    return self.render_error(exc, trace_id())
+                except Exception:
+                    _log.exception("unexpected failure", extra={"fields": {"face": self.name, "path": path}})
+                    return self.render_error(TasklaneError("internal error"), trace_id())
+
+            kwargs: dict[str, Any] = {"methods": methods or ["GET"], "content_types": ANY_CONTENT}
+            if not public:
+                kwargs["authorizer"] = bearer_authorizer
+            self.blueprint.route(path, **kwargs)(view)
+            return view
+
+        return decorator
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """A JSON response with the given status."""
+    return Response(
+        body=json.dumps(body, default=str),
+        status_code=status,
+        headers={"Content-Type": "application/json", **(headers or {})},
+    )

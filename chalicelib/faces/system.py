@@ -1,0 +1,89 @@
+"""System routes: health and the OpenAPI document (no authentication)."""
+
+from __future__ import annotations
+
+from chalice import Blueprint, Response
+
+from chalicelib import __version__
+from chalicelib.errors import NotReady, TasklaneError
+from chalicelib.faces import openapi
+from chalicelib.faces.http import Call, Face, json_response
+from chalicelib.store.heartbeats import read_heartbeats
+
+system_blueprint = Blueprint(__name__)
+
+
+def render_error(error: TasklaneError, trace: str) -> Response:
+    """System routes answer `{"error": {"code", "message"}, "traceId"}`."""
+    body = {"error": {"code": error.code, "message": error.message}, "traceId": trace}
+    return json_response(body, error.status, {"X-Trace-Id": trace})
+
+
+face = Face("system", system_blueprint, render_error)
+
+
+@face.route("/health", public=True)
+def health(call: Call) -> Response:
+    """Version, whether the backend answers, and when each background role last ran."""
+    try:
+        roles = read_heartbeats()
+        backend = {"reachable": True}
+    except NotReady as exc:
+        roles, backend = {}, {"reachable": False, "error": exc.message}
+    body = {
+        "status": "ok" if backend["reachable"] else "degraded",
+        "version": __version__,
+        "backend": backend,
+        "roles": roles,
+    }
+    return json_response(body, 200 if backend["reachable"] else 503)
+
+
+@face.route("/whoami")
+def whoami(call: Call) -> Response:
+    """The caller as the token describes them (a quick way to check a token)."""
+    p = call.principal
+    return json_response(
+        {"user": p.user_id, "tenant": p.tenant, "roles": list(p.roles), "actor_kind": p.actor_kind,
+         "session": p.session}
+    )
+
+
+@face.route("/openapi.json", public=True)
+def openapi_document(call: Call) -> Response:
+    """The OpenAPI 3.1 document of every face mounted so far."""
+    return json_response(openapi.document())
+
+
+openapi.contribute(
+    tag="system",
+    description="Health and documentation.",
+    paths={
+        "/health": {
+            "get": {
+                "tags": ["system"],
+                "summary": "Service health",
+                "security": [],
+                "responses": {
+                    "200": {"description": "Backend reachable; version and background role heartbeats."},
+                    "503": {"description": "Backend unreachable."},
+                },
+            }
+        },
+        "/whoami": {
+            "get": {
+                "tags": ["system"],
+                "summary": "The caller's identity from the bearer token",
+                "responses": {"200": {"description": "user, tenant, roles"}, "401": {"description": "No or bad token."}},
+            }
+        },
+        "/openapi.json": {
+            "get": {
+                "tags": ["system"],
+                "summary": "This document",
+                "security": [],
+                "responses": {"200": {"description": "OpenAPI 3.1 document."}},
+            }
+        },
+    },
+)

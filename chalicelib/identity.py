@@ -1,0 +1,117 @@
+"""Bearer tokens and the request's principal.
+
+Tokens are HS256 JWTs (PyJWT does the cryptography and the time claims) with the claims `sub`
+(user id), `tenant`, `roles` (`admin` grants tenant-admin rights) and, for agents, `actor_kind`
+and `session`. The secret comes from the environment; it is never logged or returned.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+
+import jwt
+
+from chalicelib.errors import Unauthenticated, ValidationError
+
+ALGORITHM = "HS256"
+#: Tenant ids lead every partition key, so they must not contain the key separator.
+TENANT_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
+DEFAULT_TTL_SECONDS = 12 * 3600
+
+
+@dataclass(frozen=True, kw_only=True)
+class Principal:
+    """Who is calling: a verified user of one tenant."""
+
+    #: The user id (`sub`).
+    user_id: str
+    #: The tenant every key of this request starts with.
+    tenant: str
+    #: Roles granted by the token; `admin` is tenant admin.
+    roles: tuple[str, ...] = ()
+    #: For agents: what kind of actor this is (`agent`, `human`, ...).
+    actor_kind: str | None = None
+    #: For agents: the session that holds leases.
+    session: str | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        """True for a tenant admin."""
+        return "admin" in self.roles
+
+
+def mint_token(
+    secret: str,
+    *,
+    tenant: str,
+    user: str,
+    admin: bool = False,
+    actor_kind: str | None = None,
+    session: str | None = None,
+    ttl_seconds: int = DEFAULT_TTL_SECONDS,
+    now: float | None = None,
+) -> str:
+    """Sign a token for `user` in `tenant`."""
+    if not secret:
+        raise ValidationError("a signing secret is required", location="TASKLANE_JWT_SECRET")
+    if not TENANT_PATTERN.match(tenant):
+        raise ValidationError("tenant must be 1-64 of A-Z a-z 0-9 _ . : -, starting with a letter or digit", location="tenant", value=tenant)
+    if not user:
+        raise ValidationError("user must not be empty", location="user")
+    issued = int(now if now is not None else time.time())
+    claims: dict[str, object] = {
+        "sub": user,
+        "tenant": tenant,
+        "roles": ["admin"] if admin else [],
+        "iat": issued,
+        "exp": issued + ttl_seconds,
+    }
+    if actor_kind:
+        claims["actor_kind"] = actor_kind
+    if session:
+        claims["session"] = session
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+def verify_token(secret: str, token: str) -> Principal:
+    """Check a token's signature, expiry and claims; raise `Unauthenticated` if anything is off."""
+    if not secret:
+        raise Unauthenticated("the server has no token secret configured")
+    try:
+        claims = jwt.decode(
+            token,
+            secret,
+            algorithms=[ALGORITHM],
+            options={"require": ["sub", "tenant", "exp"]},
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise Unauthenticated("token has expired") from exc
+    except jwt.InvalidTokenError as exc:
+        raise Unauthenticated(f"invalid token: {exc}") from exc
+    tenant = claims.get("tenant")
+    if not isinstance(tenant, str) or not TENANT_PATTERN.match(tenant):
+        raise Unauthenticated("invalid token: bad tenant claim")
+    roles = claims.get("roles") or []
+    if isinstance(roles, str):
+        roles = [r for r in roles.split(",") if r]
+    if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+        raise Unauthenticated("invalid token: bad roles claim")
+    return Principal(
+        user_id=str(claims["sub"]),
+        tenant=tenant,
+        roles=tuple(roles),
+        actor_kind=claims.get("actor_kind"),
+        session=claims.get("session"),
+    )
+
+
+def bearer_token(authorization: str | None) -> str:
+    """Extract the token from an `Authorization: Bearer <token>` header value."""
+    if not authorization:
+        raise Unauthenticated("missing Authorization header")
+    scheme, _, token = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("Authorization header must be 'Bearer <token>'")
+    return token.strip()

@@ -1,0 +1,189 @@
+"""The local runtime: the three Lambda roles and the HTTP API in one process.
+
+`tasklane local` starts an embedded moto server on 127.0.0.1 (DynamoDB, SQS, S3; no account,
+no Docker), creates the resources template.yaml declares, serves the Chalice app with the same
+local server `chalice local` uses, ticks the dispatcher handler and polls the runs queue into
+the worker handler. The handlers are the functions Lambda calls; only the event sources differ.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import os
+import secrets
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from chalicelib import settings
+from chalicelib.runtime.event_sources import SqsPoller, Ticker
+from chalicelib.runtime.resources import create_resources
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+_FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}
+
+
+@dataclass(kw_only=True)
+class LocalOptions:
+    """How to run the local runtime (the `tasklane local` flags)."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    #: Seconds between dispatcher ticks.
+    tick: float = 1.0
+    #: Threads polling the runs queue.
+    workers: int = 2
+    #: An external AWS-compatible endpoint instead of the embedded moto server.
+    endpoint: str | None = None
+    #: False: use real AWS (with --no-embedded and no --endpoint).
+    embedded: bool = True
+    stage: str = "local"
+    region: str = "us-east-1"
+    #: Port of the embedded moto server (0: any free port).
+    backend_port: int = 0
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+
+class EmbeddedBackend:
+    """A moto server on loopback, started and stopped with the runtime."""
+
+    def __init__(self, port: int = 0) -> None:
+        from moto.server import ThreadedMotoServer
+
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+
+    def start(self) -> str:
+        # moto's request log would drown the runtime's own output.
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        self._server.start()
+        host, port = self._server.get_host_and_port()
+        return f"http://{host}:{port}"
+
+    def stop(self) -> None:
+        self._server.stop()
+
+
+def prepare_environment(options: LocalOptions) -> tuple[str | None, EmbeddedBackend | None]:
+    """Start the backend (if embedded), create resources, and export the env the app reads."""
+    backend = None
+    endpoint = options.endpoint
+    if endpoint is None and options.embedded:
+        backend = EmbeddedBackend(options.backend_port)
+        endpoint = backend.start()
+        for key, value in _FAKE_CREDENTIALS.items():
+            os.environ[key] = value
+    os.environ.update(options.extra_env)
+    os.environ["AWS_DEFAULT_REGION"] = options.region
+    os.environ["AWS_REGION"] = options.region
+    os.environ["TASKLANE_STAGE"] = options.stage
+    if endpoint:
+        os.environ["TASKLANE_AWS_ENDPOINT"] = endpoint
+    else:
+        os.environ.pop("TASKLANE_AWS_ENDPOINT", None)
+    if not os.environ.get("TASKLANE_JWT_SECRET"):
+        os.environ["TASKLANE_JWT_SECRET"] = secrets.token_urlsafe(32)
+        os.environ["TASKLANE_JWT_SECRET_GENERATED"] = "1"
+    created = create_resources(stage=options.stage, region=options.region, endpoint_url=endpoint)
+    os.environ.update(created.env)
+    settings.reset()
+    return endpoint, backend
+
+
+def _sqs_client() -> Any:
+    current = settings.current()
+    return boto3.session.Session().client("sqs", region_name=current.region, endpoint_url=current.endpoint_url)
+
+
+def start_event_sources(handler_map: dict[str, Any], *, tick: float, workers: int) -> list[Any]:
+    """Start the dispatcher and maintenance tickers and `workers` SQS pollers."""
+    current = settings.current()
+    threads: list[Any] = [
+        Ticker(handler_map["dispatcher"], interval=tick, region=current.region, name="dispatcher"),
+        Ticker(handler_map["maintenance"], interval=max(tick, 30.0), region=current.region, name="maintenance"),
+    ]
+    for _ in range(max(1, workers)):
+        threads.append(
+            SqsPoller(handler_map["run_worker"], sqs=_sqs_client(), queue_url=current.runs_queue_url, region=current.region)
+        )
+    for thread in threads:
+        thread.start()
+    return threads
+
+
+def _chalice_config(stage: str) -> Any:
+    from chalice.config import Config
+
+    config_path = PROJECT_DIR / ".chalice" / "config.json"
+    from_disk = json.loads(config_path.read_text()) if config_path.exists() else {}
+    return Config.create(chalice_stage=stage, project_dir=str(PROJECT_DIR), config_from_disk=from_disk, app_name="tasklane")
+
+
+def dev_token(*, tenant: str = "dev", user: str = "developer", admin: bool = True) -> str:
+    """A development token signed with the current secret."""
+    from chalicelib.identity import mint_token
+
+    return mint_token(settings.current().jwt_secret, tenant=tenant, user=user, admin=admin)
+
+
+class LocalRuntime:
+    """Everything `tasklane local` runs, with a clean stop."""
+
+    def __init__(self, options: LocalOptions) -> None:
+        self.options = options
+        self._backend: EmbeddedBackend | None = None
+        self._threads: list[Any] = []
+        self._http: Any = None
+        self._http_thread: threading.Thread | None = None
+        self.url = ""
+
+    def start(self) -> None:
+        """Bring everything up; returns once the HTTP server is listening."""
+        from chalice.local import create_local_server
+
+        endpoint, self._backend = prepare_environment(self.options)
+        os.environ["TASKLANE_EMBEDDED"] = "0"  # the app must not start a second backend
+        if str(PROJECT_DIR) not in sys.path:
+            sys.path.insert(0, str(PROJECT_DIR))
+        app_module = importlib.import_module("app")
+        app = app_module.app
+        self._http = create_local_server(app, _chalice_config(self.options.stage), self.options.host, self.options.port)
+        host, port = self._http.server.server_address[:2]
+        self.url = f"http://{host}:{port}"
+        self._http_thread = threading.Thread(target=self._http.server.serve_forever, name="http", daemon=True)
+        self._http_thread.start()
+        self._threads = start_event_sources(app.handler_map, tick=self.options.tick, workers=self.options.workers)
+        self.endpoint = endpoint
+
+    def stop(self) -> None:
+        """Stop pollers and tickers, then the HTTP server, then the backend."""
+        for thread in self._threads:
+            thread.stopping.set()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        if self._http is not None:
+            self._http.server.shutdown()
+            self._http.server.server_close()
+        if self._backend is not None:
+            self._backend.stop()
+
+
+def start_for_chalice_local(app: Any) -> None:
+    """Under `chalice local --stage local`: embedded backend plus event sources in this process.
+
+    app.py calls this after every handler is registered; the HTTP server is chalice's own.
+    """
+    options = LocalOptions(
+        tick=float(os.environ.get("TASKLANE_TICK_SECONDS", "1")),
+        workers=int(os.environ.get("TASKLANE_WORKERS", "2")),
+        backend_port=int(os.environ.get("TASKLANE_EMBEDDED_PORT", "0")),
+    )
+    os.environ["TASKLANE_EMBEDDED"] = "0"
+    endpoint, _ = prepare_environment(options)
+    start_event_sources(app.handler_map, tick=options.tick, workers=options.workers)
+    print(f"tasklane: embedded backend at {endpoint}; development token:\n{dev_token()}", flush=True)

@@ -1,0 +1,102 @@
+"""Glue between Chalice's event shapes and the engine's plain functions.
+
+app.py stays thin by delegating here: blueprint registration, the three background roles'
+event adapters, and the switch that lets `chalice local --stage local` bring up the embedded
+backend (the `local` stage's environment sets TASKLANE_EMBEDDED=1 before app.py is imported).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+from chalice import Chalice
+
+from chalicelib import settings
+from chalicelib.engine import roles
+from chalicelib.observability import configure_logging, set_trace_id
+from chalicelib.store.models import bind
+from chalicelib.timefmt import utcnow
+
+_bound_lock = threading.Lock()
+_bound_to: settings.Settings | None = None
+
+
+def ensure_bound() -> settings.Settings:
+    """Bind the store to the current settings once per process (and again if they change)."""
+    global _bound_to
+    current = settings.current()
+    with _bound_lock:
+        if _bound_to is not current:
+            bind(current)
+            _bound_to = current
+    return current
+
+
+def register_blueprints(app: Chalice) -> None:
+    """Mount the authorizer, the system routes and every face."""
+    from chalicelib.faces.auth import auth_blueprint
+    from chalicelib.faces.system import system_blueprint
+
+    configure_logging()
+    app.register_blueprint(auth_blueprint)
+    app.register_blueprint(system_blueprint)
+    # Bind lazily on the first request; importing app.py must not talk to AWS.
+    app.register_middleware(_bind_middleware, "http")
+
+
+def _bind_middleware(event: Any, get_response: Any) -> Any:
+    ensure_bound()
+    return get_response(event)
+
+
+def dispatcher(event: Any) -> dict:
+    """Scheduled-event adapter for the dispatcher role."""
+    from chalicelib.engine import dispatch
+
+    set_trace_id(None)
+    current = ensure_bound()
+    return roles.run_dispatcher(utcnow(), lambda now: dispatch.dispatch_due(now, current))
+
+
+def worker(event: Any) -> dict:
+    """SQS-event adapter for the worker role; answers `batchItemFailures`."""
+    from chalicelib.engine import worker as run_worker
+
+    set_trace_id(None)
+    ensure_bound()
+    messages = []
+    for record in event:
+        raw = record.to_dict()
+        attrs = raw.get("attributes") or {}
+        messages.append(
+            roles.QueueMessage(
+                message_id=raw["messageId"],
+                body=record.body,
+                receive_count=int(attrs.get("ApproximateReceiveCount", "1")),
+            )
+        )
+    return roles.run_worker_batch(messages, run_worker.handle_message, now=utcnow()).as_lambda_response()
+
+
+def maintenance(event: Any) -> dict:
+    """Scheduled-event adapter for the maintenance role."""
+    from chalicelib.engine import maintenance as sweep
+    from chalicelib.store.heartbeats import record_heartbeat
+
+    set_trace_id(None)
+    ensure_bound()
+    now = utcnow()
+    summary = sweep.run_maintenance(now)
+    record_heartbeat("maintenance", now=now, **summary)
+    return summary
+
+
+def start_embedded_if_requested(app: Chalice) -> None:
+    """Under `chalice local --stage local`, start the embedded backend and event sources."""
+    if os.environ.get("TASKLANE_EMBEDDED") != "1":
+        return
+    from chalicelib.runtime.local import start_for_chalice_local
+
+    start_for_chalice_local(app)

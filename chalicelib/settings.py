@@ -1,0 +1,90 @@
+"""Settings, read from the environment once per process.
+
+Every resource name comes from an environment variable that `template.yaml` (deployed) or the
+local runtime (embedded) sets; nothing here talks to AWS.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    return int(raw) if raw not in (None, "") else default
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """What this process needs to know about its surroundings."""
+
+    #: Deployment stage (`local`, `dev`, `prod`); names the runs queue.
+    stage: str = "dev"
+    #: AWS region for every client.
+    region: str = "us-east-1"
+    #: An AWS-compatible endpoint (the embedded moto server); None means real AWS.
+    endpoint_url: str | None = None
+    tasks_table: str = "tasklane-tasks"
+    runs_table: str = "tasklane-runs"
+    events_table: str = "tasklane-events"
+    runs_queue_url: str = ""
+    dead_letter_queue_url: str = ""
+    log_bucket: str = "tasklane-run-logs"
+    #: HS256 secret for bearer tokens. Never logged.
+    jwt_secret: str = field(default="", repr=False)
+    #: Key that signs pagination cursors; derived from the JWT secret when unset.
+    cursor_secret: str = field(default="", repr=False)
+    #: How many partitions the due-trigger index is spread over.
+    due_shards: int = 16
+    #: How many partitions the queued-run index is spread over.
+    queue_shards: int = 8
+    #: The dispatcher's look-ahead window in seconds.
+    lookahead_seconds: int = 60
+    #: Longest a request may be held open (wait=true, SSE, claim wait), seconds.
+    max_hold_seconds: float = 25.0
+
+    @property
+    def runs_queue_name(self) -> str:
+        """The runs queue's name: fixed per stage, see template.yaml."""
+        return runs_queue_name(self.stage)
+
+
+def runs_queue_name(stage: str) -> str:
+    """The runs queue's name for a stage (the template names it the same way)."""
+    return f"tasklane-{stage}-runs"
+
+
+def load_settings() -> Settings:
+    """Build settings from the current environment."""
+    env = os.environ
+    jwt_secret = env.get("TASKLANE_JWT_SECRET", "")
+    return Settings(
+        stage=env.get("TASKLANE_STAGE", "dev"),
+        region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+        endpoint_url=env.get("TASKLANE_AWS_ENDPOINT") or None,
+        tasks_table=env.get("TASKLANE_TASKS_TABLE", "tasklane-tasks"),
+        runs_table=env.get("TASKLANE_RUNS_TABLE", "tasklane-runs"),
+        events_table=env.get("TASKLANE_EVENTS_TABLE", "tasklane-events"),
+        runs_queue_url=env.get("TASKLANE_RUNS_QUEUE_URL", ""),
+        dead_letter_queue_url=env.get("TASKLANE_DEAD_LETTER_QUEUE_URL", ""),
+        log_bucket=env.get("TASKLANE_LOG_BUCKET", "tasklane-run-logs"),
+        jwt_secret=jwt_secret,
+        cursor_secret=env.get("TASKLANE_CURSOR_SECRET") or jwt_secret,
+        due_shards=_int("TASKLANE_DUE_SHARDS", 16),
+        queue_shards=_int("TASKLANE_QUEUE_SHARDS", 8),
+        lookahead_seconds=_int("TASKLANE_LOOKAHEAD_SECONDS", 60),
+        max_hold_seconds=float(env.get("TASKLANE_MAX_HOLD_SECONDS", "25")),
+    )
+
+
+@lru_cache(maxsize=1)
+def current() -> Settings:
+    """The process's settings, read once (tests call `reset()` after changing the env)."""
+    return load_settings()
+
+
+def reset() -> None:
+    """Forget cached settings so the next `current()` reads the environment again."""
+    current.cache_clear()

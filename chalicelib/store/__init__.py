@@ -1,0 +1,1 @@
+"""Storage: the only code that knows table layouts, queue messages and log object keys."""

@@ -1,0 +1,175 @@
+"""PynamoDB models for the three tables declared in template.yaml.
+
+Every partition key starts with the tenant id, so tenant isolation is a property of the keys.
+Table names, region and endpoint are bound at run time by `bind()`; nothing connects at import.
+"""
+
+from __future__ import annotations
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    JSONAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+)
+from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.models import Model
+
+from chalicelib.settings import Settings
+
+#: The pseudo-tenant that owns the system's own records (dispatcher heartbeat, ...). Real tenant
+#: ids must start with a letter or digit, so they can never collide with it.
+SYSTEM_TENANT = "_system"
+
+
+class DueIndex(GlobalSecondaryIndex):
+    """Sparse: only tasks with a pending time trigger carry `due_shard`/`next_fire_at`."""
+
+    class Meta:
+        index_name = "due"
+        projection = KeysOnlyProjection()
+
+    due_shard = UnicodeAttribute(hash_key=True)
+    next_fire_at = UnicodeAttribute(range_key=True)
+
+
+class TaskItem(Model):
+    """A task definition with its trigger state. pk = tenant, sk = "task#<task id>"."""
+
+    class Meta:
+        table_name = "tasklane-tasks"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    task_id = UnicodeAttribute()
+    #: Which face owns the task (`scheduling`, `daemon`, `agent`, `execution`).
+    face = UnicodeAttribute()
+    name = UnicodeAttribute()
+    #: `task` or `service`.
+    kind = UnicodeAttribute(default="task")
+    enabled = BooleanAttribute(default=True)
+    #: The engine's view of the task (executor, policies, trigger), see engine/model.py.
+    spec = JSONAttribute(default=dict)
+    #: The face's own document, stored as given (after validation).
+    document = JSONAttribute(null=True)
+    due_shard = UnicodeAttribute(null=True)
+    #: UTC instant of the next nominal fire, fixed-width ISO so it sorts as text.
+    next_fire_at = UnicodeAttribute(null=True)
+    #: The last nominal fire handled (for catch-up after downtime).
+    last_fire_at = UnicodeAttribute(null=True)
+    #: Optimistic concurrency: bumped on every definition change.
+    revision = NumberAttribute(default=1)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    #: Atomic counter for the task's event stream.
+    event_seq = NumberAttribute(default=0)
+    consecutive_failures = NumberAttribute(default=0)
+
+    due_index = DueIndex()
+
+
+class RecordItem(Model):
+    """Small per-tenant records in the tasks table: heartbeats, locks, rate windows."""
+
+    class Meta:
+        table_name = "tasklane-tasks"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    data = JSONAttribute(default=dict)
+    counter = NumberAttribute(default=0)
+    updated_at = UnicodeAttribute(null=True)
+    expires_at = NumberAttribute(null=True)
+
+
+class RunByIdIndex(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_id"
+        projection = KeysOnlyProjection()
+
+    run_key = UnicodeAttribute(hash_key=True)
+
+
+class QueuedIndex(GlobalSecondaryIndex):
+    """Sparse: only queued runs carry `queue_partition`/`queue_rank`."""
+
+    class Meta:
+        index_name = "queued"
+        projection = KeysOnlyProjection()
+
+    queue_partition = UnicodeAttribute(hash_key=True)
+    queue_rank = UnicodeAttribute(range_key=True)
+
+
+class RunItem(Model):
+    """One run of a task. pk = "<tenant>#<task id>", sk = run id (time-ordered)."""
+
+    class Meta:
+        table_name = "tasklane-runs"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    run_key = UnicodeAttribute()
+    tenant = UnicodeAttribute()
+    task_id = UnicodeAttribute()
+    created_key = UnicodeAttribute()
+    status = UnicodeAttribute()
+    end_reason = UnicodeAttribute(null=True)
+    exit_code = NumberAttribute(null=True)
+    triggered_by = UnicodeAttribute()
+    source = UnicodeAttribute(null=True)
+    nominal_at = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+    started_at = UnicodeAttribute(null=True)
+    ended_at = UnicodeAttribute(null=True)
+    params = JSONAttribute(null=True)
+    retry_attempt = NumberAttribute(default=0)
+    retry_of_run_id = UnicodeAttribute(null=True)
+    instance_index = NumberAttribute(null=True)
+    worker_id = UnicodeAttribute(null=True)
+    lease_until = UnicodeAttribute(null=True)
+    stop_requested = BooleanAttribute(default=False)
+    detail = UnicodeAttribute(null=True)
+    http_status = NumberAttribute(null=True)
+    log_lines = NumberAttribute(default=0)
+    log_truncated = BooleanAttribute(default=False)
+    #: Face-specific extras (scheduling's actionId, agent claim data, ...).
+    extra = JSONAttribute(null=True)
+    queue_partition = UnicodeAttribute(null=True)
+    queue_rank = UnicodeAttribute(null=True)
+    expires_at = NumberAttribute(null=True)
+
+    by_id = RunByIdIndex()
+    queued = QueuedIndex()
+
+
+class EventItem(Model):
+    """One event of a stream. pk = "<tenant>#<stream>", sk = sequence number."""
+
+    class Meta:
+        table_name = "tasklane-events"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = NumberAttribute(range_key=True)
+    type = UnicodeAttribute()
+    at = UnicodeAttribute()
+    data = JSONAttribute(default=dict)
+    expires_at = NumberAttribute(null=True)
+
+
+_TABLES: dict[type[Model], str] = {
+    TaskItem: "tasks_table",
+    RecordItem: "tasks_table",
+    RunItem: "runs_table",
+    EventItem: "events_table",
+}
+
+
+def bind(settings: Settings) -> None:
+    """Point every model at the tables, region and endpoint named by `settings`."""
+    for model, attr in _TABLES.items():
+        model.Meta.table_name = getattr(settings, attr)
+        model.Meta.region = settings.region
+        model.Meta.host = settings.endpoint_url
+        # PynamoDB caches a connection per model class; drop it so the new binding applies.
+        model._connection = None

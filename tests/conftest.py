@@ -1,0 +1,45 @@
+"""Shared fixtures: a fixed token secret, fake AWS credentials, and token minting."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from chalicelib import settings
+from chalicelib.identity import mint_token
+
+TEST_SECRET = "test-secret-for-tasklane-tests-only"
+
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "TASKLANE_JWT_SECRET": TEST_SECRET,
+        "TASKLANE_STAGE": "test",
+    }
+)
+settings.reset()
+
+
+@pytest.fixture
+def token():
+    """Mint a token: token(tenant="acme", user="alice", admin=False, **kw)."""
+
+    def _mint(tenant: str = "acme", user: str = "alice", admin: bool = False, **kwargs) -> str:
+        return mint_token(TEST_SECRET, tenant=tenant, user=user, admin=admin, **kwargs)
+
+    return _mint
+
+
+@pytest.fixture
+def auth(token):
+    """Authorization headers for a user: auth(tenant=..., user=..., admin=...)."""
+
+    def _headers(**kwargs) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token(**kwargs)}"}
+
+    return _headers
