@@ -1,0 +1,1 @@
+"""The Scheduling face: Qlik Cloud's Scheduling Tasks API (seed 000)."""
