@@ -8,6 +8,8 @@ import signal
 import sys
 import threading
 
+from chalicelib.cli import schedule_cmd
+
 
 def _add_local(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("local", help="run the API, dispatcher and workers on this machine")
@@ -91,12 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", required=True)
     _add_local(subparsers)
     _add_token(subparsers)
-    try:
-        from chalicelib.cli import schedule_cmd
-    except ImportError:  # the schedule preview lands with the engine's trigger module
-        schedule_cmd = None
-    if schedule_cmd is not None:
-        schedule_cmd.add_parser(subparsers)
+    schedule_cmd.add_parser(subparsers)
     return parser
 
 

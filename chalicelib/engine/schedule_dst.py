@@ -1,0 +1,114 @@
+"""The DST rule: from wall-clock times in a schedule's zone to UTC instants.
+
+Cron and RRULE schedules are rules over the wall clock of the schedule's zone; this module turns
+such a rule into fire instants with one rule for every face (DESIGN.md section 4):
+
+- a wall time in a spring-forward gap does not exist: it fires once, at the first instant after
+  the gap;
+- a wall time in a fall-back fold exists twice: the first pass fires; the second pass fires too
+  when the rule names no hours (a `*` or `*/n` hour field behaves like an interval), and is
+  otherwise returned as ``dst_skipped``: recorded by the engine, never executed.
+
+Fire instants strictly increase and every local time they stand for exists.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Protocol
+
+#: The smallest step of time; `next_wall(t - TICK)` asks for the first wall time at or after `t`.
+TICK = timedelta(microseconds=1)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Fire:
+    """One nominal fire time of a schedule."""
+
+    #: The instant, aware, in UTC.
+    at: datetime
+    #: The second pass of a repeated (fall-back) wall time of a job with fixed hours: the engine
+    #: records it as a run ended ``dst_skipped`` and does not execute it.
+    dst_skipped: bool = False
+
+
+class ExpressionError(ValueError):
+    """A schedule expression that cannot be used; the message is written for a human."""
+
+
+class WallClockRule(Protocol):
+    """A recurrence over naive wall-clock time (what a cron expression or an RRULE describes)."""
+
+    #: True when the rule names its hours, so a repeated wall time runs on its first pass only.
+    fixed_hours: bool
+
+    def next_wall(self, wall: datetime) -> datetime | None:
+        """The first matching naive wall time strictly after naive `wall`, or None if none."""
+        ...
+
+
+def next_zoned_fire(rule: WallClockRule, zone: tzinfo, after: datetime) -> Fire | None:
+    """The first fire of `rule`, read in `zone`, strictly after the aware instant `after`."""
+    local = after.astimezone(zone)
+    starts = [_naive(local)]
+    if _in_first_pass(local):
+        # The second pass of this fold lies ahead in time but behind in wall-clock reading.
+        starts.append(_naive(_transition(after, after + _fold_size(local), zone).astimezone(zone)) - TICK)
+    fires: list[Fire] = []
+    for start in starts:
+        wall = rule.next_wall(start)
+        if wall is not None:
+            fires.extend(fire for fire in resolve_wall(wall, zone, fixed_hours=rule.fixed_hours) if fire.at > after)
+    return min(fires, key=lambda fire: fire.at, default=None)
+
+
+def resolve_wall(wall: datetime, zone: tzinfo, *, fixed_hours: bool) -> list[Fire]:
+    """The fires that the naive wall time `wall` stands for in `zone`, oldest first.
+
+    One fire for an ordinary time; the end of the gap for a time that does not exist; both
+    passes for a repeated time, the second one ``dst_skipped`` when `fixed_hours`.
+    """
+    first, second = wall.replace(tzinfo=zone, fold=0), wall.replace(tzinfo=zone, fold=1)
+    early, late = first.utcoffset(), second.utcoffset()
+    if early == late:
+        return [Fire(at=first.astimezone(UTC))]
+    if early < late:  # a gap: fold=0 reads it with the offset from before the jump
+        return [Fire(at=_transition(second.astimezone(UTC), first.astimezone(UTC), zone))]
+    return [Fire(at=first.astimezone(UTC)), Fire(at=second.astimezone(UTC), dst_skipped=fixed_hours)]
+
+
+def first_instant(wall: datetime, zone: tzinfo) -> datetime:
+    """The instant (UTC) of a naive wall time: its first pass, or the end of the gap it is in."""
+    return resolve_wall(wall, zone, fixed_hours=True)[0].at
+
+
+def _naive(local: datetime) -> datetime:
+    return local.replace(tzinfo=None, fold=0)
+
+
+def _in_first_pass(local: datetime) -> bool:
+    """Whether `local` reads a wall time that the clock will show again after falling back."""
+    return local.fold == 0 and local.utcoffset() > local.replace(fold=1).utcoffset()
+
+
+def _fold_size(local: datetime) -> timedelta:
+    return local.utcoffset() - local.replace(fold=1).utcoffset()
+
+
+def _transition(before: datetime, after: datetime, zone: tzinfo) -> datetime:
+    """The first whole second in (before, after] that already has the UTC offset of `after`.
+
+    Offsets change on whole seconds in the tz database, and only once in the short spans this
+    is asked about (one gap or one fold), so a bisection over seconds finds the change.
+    """
+    target = after.astimezone(zone).utcoffset()
+    low, high = math.floor(before.timestamp()), math.ceil(after.timestamp())
+    while high - low > 1:
+        middle = (low + high) // 2
+        if datetime.fromtimestamp(middle, UTC).astimezone(zone).utcoffset() == target:
+            high = middle
+        else:
+            low = middle
+    return datetime.fromtimestamp(high, UTC)
