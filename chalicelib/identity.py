@@ -57,7 +57,11 @@ def mint_token(
     if not secret:
         raise ValidationError("a signing secret is required", location="TASKLANE_JWT_SECRET")
     if not TENANT_PATTERN.match(tenant):
-        raise ValidationError("tenant must be 1-64 of A-Z a-z 0-9 _ . : -, starting with a letter or digit", location="tenant", value=tenant)
+        raise ValidationError(
+            "tenant must be 1-64 of A-Z a-z 0-9 _ . : -, starting with a letter or digit",
+            location="tenant",
+            value=tenant,
+        )
     if not user:
         raise ValidationError("user must not be empty", location="user")
     issued = int(now if now is not None else time.time())

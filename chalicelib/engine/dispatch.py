@@ -1,19 +1,146 @@
-"""The dispatcher: find due triggers through the sparse, sharded due index."""
+"""The dispatcher: turn due triggers into runs.
+
+A tick reads the sparse, sharded due index for triggers due within the look-ahead window (its
+cost grows with due work, not with stored tasks). For each due tick it moves the trigger on
+and creates the tick's run in one transaction: the update is conditional on the trigger still
+pointing at that tick, the run's id is derived from (task, nominal time) and put only if new.
+So two dispatchers, or one running twice, never create a second run for a tick. The run's
+message carries `DelaySeconds` so it starts on its second although the dispatcher ticks once
+a minute. A tick found long overdue is a gap (downtime): it is recorded as one `missed` run
+and caught up per the task's policy.
+"""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 
+from chalicelib.engine import runs as run_engine
+from chalicelib.engine import schedule, services
+from chalicelib.engine.model import EndReason, Run, RunStatus, Task, TriggeredBy
+from chalicelib.engine.tasks import parse_trigger
+from chalicelib.errors import NotFound, TasklaneError
+from chalicelib.observability import get_logger, log_event
 from chalicelib.settings import Settings
-from chalicelib.store.models import TaskItem
-from chalicelib.timefmt import to_iso
+from chalicelib.store import queue
+from chalicelib.store import runs as run_store
+from chalicelib.store import tasks as task_store
+from chalicelib.store.codec import run_to_item
+
+_log = get_logger("dispatch")
+
+#: A tick more overdue than this is treated as missed (the dispatcher was down).
+MISSED_GRACE = timedelta(seconds=90)
+#: At most this many ticks of one task are dispatched per dispatcher invocation.
+MAX_TICKS_PER_TASK = 300
 
 
 def dispatch_due(now: datetime, settings: Settings) -> dict:
-    """Read every due-index shard for triggers due within the look-ahead window."""
-    horizon = to_iso(now + timedelta(seconds=settings.lookahead_seconds))
-    due = 0
+    """One dispatcher pass over every due shard; returns counts of what it did."""
+    horizon = now + timedelta(seconds=settings.lookahead_seconds)
+    totals = {"due": 0, "fired": 0, "missed": 0, "dst_skipped": 0}
     for shard in range(settings.due_shards):
-        for _ in TaskItem.due_index.query(str(shard), TaskItem.next_fire_at <= horizon):
-            due += 1
-    return {"due": due}
+        for tenant, task_id in task_store.due_keys(str(shard), horizon):
+            totals["due"] += 1
+            try:
+                counts = dispatch_task(tenant, task_id, now=now, horizon=horizon)
+            except TasklaneError as exc:
+                log_event(_log, logging.ERROR, "task could not be dispatched", task_id=task_id, error=exc.message)
+                continue
+            for key, value in counts.items():
+                totals[key] += value
+    return totals
+
+
+def dispatch_task(tenant: str, task_id: str, *, now: datetime, horizon: datetime) -> dict:
+    """Dispatch every tick of one task that is due by `horizon`."""
+    counts = {"fired": 0, "missed": 0, "dst_skipped": 0}
+    for _ in range(MAX_TICKS_PER_TASK):
+        try:
+            task = task_store.get_task(tenant, task_id)
+        except NotFound:
+            break
+        due = task.next_fire_at
+        if due is None or due > horizon:
+            break
+        if not task.enabled:
+            task_store.advance_trigger(tenant, task_id, expected=due, next_fire_at=None, last_fire_at=due)
+            break
+        if task.spec.kind == "service":
+            services.reconcile(task, expected=due, now=now)
+            break
+        if due < now - MISSED_GRACE:
+            counts["missed"] += _catch_up(task, due, now=now)
+            break
+        result = _fire(task, due, now=now)
+        if result is not None:
+            counts[result] += 1
+    return counts
+
+
+def _fire(task: Task, due: datetime, *, now: datetime) -> str | None:
+    """Claim the tick at `due` and create its run; returns what happened, None if we lost."""
+    sched = parse_trigger(task.spec.trigger)
+    fire = schedule.next_fire(sched, due - timedelta(microseconds=1))
+    following = schedule.next_fire(sched, due)
+    run_id = run_store.scheduled_run_id(task.task_id, due)
+    skipped = fire is not None and fire.at == due and fire.dst_skipped
+    run = Run(
+        tenant=task.tenant,
+        task_id=task.task_id,
+        run_id=run_id,
+        status=RunStatus.ENDED if skipped else RunStatus.PENDING,
+        triggered_by=TriggeredBy.CRON,
+        created_at=now,
+        nominal_at=due,
+        source="schedule",
+        end_reason=EndReason.DST_SKIPPED if skipped else None,
+        exit_code=-1 if skipped else None,
+        ended_at=now if skipped else None,
+        detail="repeated wall-clock time in a DST fall-back hour" if skipped else None,
+    )
+    claimed = task_store.claim_tick_with_run(
+        task.tenant, task.task_id, expected=due, next_fire_at=following.at if following else None,
+        run_item=run_to_item(run),
+    )
+    if not claimed:
+        return None
+    if skipped:
+        run_engine.after_finish(run, now=now)
+        return "dst_skipped"
+    queue.send_run(task.tenant, task.task_id, run_id, delay_seconds=(due - now).total_seconds())
+    return "fired"
+
+
+def _catch_up(task: Task, due: datetime, *, now: datetime) -> int:
+    """Record the gap from `due` to `now` as one missed run and run what the policy asks."""
+    sched = parse_trigger(task.spec.trigger)
+    plan = schedule.plan_catch_up(
+        sched,
+        last_fire=due - timedelta(microseconds=1),
+        now=now,
+        policy=schedule.CatchUp(task.spec.catch_up.value),
+        cap=task.spec.max_catch_up_runs,
+    )
+    following = schedule.next_fire(sched, now)
+    if not task_store.advance_trigger(
+        task.tenant, task.task_id, expected=due, next_fire_at=following.at if following else None, last_fire_at=now
+    ):
+        return 0
+    first, last = (plan.missed[0], plan.missed[-1]) if plan.missed else (due, due)
+    run_engine.record_never_executed(
+        task,
+        reason=EndReason.MISSED,
+        now=now,
+        triggered_by=TriggeredBy.CRON,
+        run_id=run_store.scheduled_run_id(task.task_id, due, kind="missed"),
+        nominal_at=due,
+        detail=f"{len(plan.missed)} scheduled time(s) from {first.isoformat()} to {last.isoformat()} were missed;"
+        f" catch_up={task.spec.catch_up.value} runs {len(plan.to_run)}",
+    )
+    for nominal in plan.to_run:
+        run_engine.trigger_run(
+            task, triggered_by=TriggeredBy.CRON, now=now, source="catch_up", nominal_at=nominal,
+            run_id=run_store.scheduled_run_id(task.task_id, nominal),
+        )
+    return 1

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -51,24 +52,33 @@ def run_dispatcher(now: datetime, tick: Callable[[datetime], dict]) -> dict:
     return summary
 
 
+def _handle_one(message: QueueMessage, handle: MessageHandler) -> bool:
+    """Handle one message; False if it should be redelivered."""
+    try:
+        payload = json.loads(message.body)
+        if not isinstance(payload, dict):
+            raise ValueError("message body is not a JSON object")
+    except ValueError:
+        # A malformed message can never succeed: drop it rather than cycle it to the DLQ.
+        log_event(_log, logging.ERROR, "dropping malformed queue message", message_id=message.message_id)
+        return True
+    try:
+        handle(payload, message)
+    except Exception:
+        _log.exception("run message failed", extra={"fields": {"message_id": message.message_id}})
+        return False
+    return True
+
+
 def run_worker_batch(messages: Iterable[QueueMessage], handle: MessageHandler, *, now: datetime) -> BatchOutcome:
-    """Hand each message's JSON body to `handle`; a message whose handling raises is reported failed."""
-    failed: list[str] = []
-    handled = 0
-    for message in messages:
-        try:
-            payload = json.loads(message.body)
-            if not isinstance(payload, dict):
-                raise ValueError("message body is not a JSON object")
-        except ValueError:
-            # A malformed message can never succeed: drop it rather than cycle it to the DLQ.
-            log_event(_log, logging.ERROR, "dropping malformed queue message", message_id=message.message_id)
-            continue
-        try:
-            handle(payload, message)
-            handled += 1
-        except Exception:
-            _log.exception("run message failed", extra={"fields": {"message_id": message.message_id}})
-            failed.append(message.message_id)
-    record_heartbeat("worker", now=now, handled=handled, failed=len(failed))
+    """Handle a batch's messages concurrently (runs wait on processes and sockets, not the CPU);
+    a message whose handling raises is reported failed, the others done."""
+    batch = list(messages)
+    if len(batch) == 1:
+        results = [_handle_one(batch[0], handle)]
+    else:
+        with ThreadPoolExecutor(max_workers=max(1, len(batch)), thread_name_prefix="run") as pool:
+            results = list(pool.map(lambda m: _handle_one(m, handle), batch))
+    failed = [m.message_id for m, ok in zip(batch, results, strict=True) if not ok]
+    record_heartbeat("worker", now=now, handled=len(batch) - len(failed), failed=len(failed))
     return BatchOutcome(failed_ids=failed)

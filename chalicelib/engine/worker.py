@@ -1,15 +1,192 @@
-"""The worker: handles one run message from the runs queue."""
+"""The worker: take a run from the queue, apply the overlap policy, execute it, finish it.
+
+Delivery is at-least-once, so every step is idempotent: a message for a run that is not
+pending any more (already started, ended, or deleted) is dropped; starting is a conditional
+PENDING -> RUNNING transition that only one worker wins; finishing is a conditional RUNNING ->
+ENDED transition that only the lease holder wins (a swept, "crashed" run stays crashed).
+"""
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
+from chalicelib.engine import functions, logs
+from chalicelib.engine import runs as run_engine
+from chalicelib.engine.executors import ExecutionContext, ExecutionResult, Outcome, get_executor
+from chalicelib.engine.model import EndReason, Overlap, Run, RunStatus, Task
 from chalicelib.engine.roles import QueueMessage
+from chalicelib.engine.run_log import RunLogWriter
+from chalicelib.errors import NotFound, TasklaneError
 from chalicelib.observability import get_logger, log_event
+from chalicelib.store import queue
+from chalicelib.store import runs as run_store
+from chalicelib.store import tasks as task_store
+from chalicelib.timefmt import Clock, utcnow
 
 _log = get_logger("worker")
 
+#: How long a worker's claim on a running run lasts without a heartbeat.
+LEASE = timedelta(seconds=float(os.environ.get("TASKLANE_LEASE_SECONDS", "60")))
+#: How often a running run renews its lease and checks for a stop request.
+HEARTBEAT_SECONDS = float(os.environ.get("TASKLANE_HEARTBEAT_SECONDS", "1"))
 
-def handle_message(payload: dict, message: QueueMessage) -> None:
-    """Handle one message; raising makes it count as failed (it will be redelivered)."""
-    log_event(_log, logging.INFO, "run message received", message_id=message.message_id, kind=payload.get("kind"))
+_OUTCOME_REASONS = {
+    Outcome.SUCCESS: EndReason.SUCCESS,
+    Outcome.FAILED: EndReason.FAILED,
+    Outcome.TIMEOUT: EndReason.TIMEOUT,
+    Outcome.STOPPED: EndReason.STOPPED,
+    Outcome.LOG_OVERFLOW: EndReason.LOG_OVERFLOW,
+    Outcome.START_FAILED: EndReason.FAILED,
+}
+
+
+def worker_id() -> str:
+    """Who is executing: host, process and thread."""
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+
+
+def handle_message(payload: dict, message: QueueMessage, *, clock: Clock = utcnow) -> None:
+    """Handle one run message (see the module docstring)."""
+    ref = queue.parse_run_message(payload)
+    if ref is None:
+        log_event(_log, logging.WARNING, "dropping a message that names no run", message_id=message.message_id)
+        return
+    tenant, task_id, run_id = ref
+    run = run_engine.pending_run(tenant, task_id, run_id)
+    if run is None:
+        return
+    try:
+        task = task_store.get_task(tenant, task_id)
+    except NotFound:
+        run_engine.end_without_executing(run, reason=EndReason.STOPPED, now=clock(), detail="task deleted")
+        return
+    if run.stop_requested:
+        run_engine.cancel_pending(run, now=clock(), detail="stopped before it started")
+        return
+    if not _take_slot(task, run, now=clock()):
+        return
+    me = worker_id()
+    now = clock()
+    started = run_store.start_run(tenant, task_id, run_id, worker_id=me, now=now, lease_until=now + LEASE)
+    if started is None:
+        task_store.release_slot(tenant, task_id, run_id)
+        return
+    execute(task, started, worker=me, clock=clock)
+
+
+def _take_slot(task: Task, run: Run, *, now: datetime) -> bool:
+    """Apply the overlap policy; True if the run may start now."""
+    spec = task.spec
+    if task_store.acquire_slot(task.tenant, task.task_id, run.run_id, spec.parallelism):
+        return True
+    if spec.on_overlap is Overlap.SKIP:
+        run_engine.end_without_executing(run, reason=EndReason.SKIPPED, now=now,
+                                         detail="the task was at its concurrency limit")
+        return False
+    if run.run_id in (task_store.get_item(task.tenant, task.task_id).waiting or []):
+        return False  # a redelivered message for a run that is already waiting
+    if spec.on_overlap is Overlap.TERMINATE:
+        active = sorted(task_store.active_runs(task.tenant, task.task_id))
+        if active:
+            run_store.request_stop(task.tenant, task.task_id, active[0])
+        task_store.enqueue_waiting(task.tenant, task.task_id, run.run_id, queue_max=max(spec.queue_max, 1_000))
+    elif not task_store.enqueue_waiting(task.tenant, task.task_id, run.run_id, queue_max=spec.queue_max):
+        run_engine.end_without_executing(run, reason=EndReason.QUEUE_FULL, now=now,
+                                         detail=f"the wait queue already holds {spec.queue_max} runs")
+        return False
+    # The holder may have finished between our failed attempt and the enqueue, popping an empty
+    # queue: try once more so the run does not wait for a finish that already happened.
+    if task_store.acquire_slot(task.tenant, task.task_id, run.run_id, spec.parallelism):
+        task_store.remove_waiting(task.tenant, task.task_id, run.run_id)
+        return True
+    return False
+
+
+class _Heartbeat(threading.Thread):
+    """Renews the lease and turns a stop request (or a lost lease) into the stop event."""
+
+    def __init__(self, run: Run, worker: str, clock: Clock, stop_event: threading.Event) -> None:
+        super().__init__(name=f"heartbeat-{run.run_id}", daemon=True)
+        self._run, self._worker, self._clock, self._stop_event = run, worker, clock, stop_event
+        self.done = threading.Event()
+        self.lost_lease = False
+
+    def run(self) -> None:
+        r = self._run
+        while not self.done.wait(HEARTBEAT_SECONDS):
+            try:
+                if not run_store.renew_lease(r.tenant, r.task_id, r.run_id, worker_id=self._worker,
+                                             lease_until=self._clock() + LEASE):
+                    self.lost_lease = True
+                    self._stop_event.set()
+                    return
+                if run_store.get_run(r.tenant, r.task_id, r.run_id).stop_requested:
+                    self._stop_event.set()
+            except Exception:
+                _log.exception("heartbeat failed", extra={"fields": {"run_id": r.run_id}})
+
+
+def _resolve(task: Task, run: Run) -> tuple[str, dict]:
+    """The executor kind and configuration for this run (face overrides in `run.extra["exec"]`)."""
+    kind, config = task.spec.executor, dict(task.spec.executor_config)
+    if kind == "function":
+        kind, config = functions.resolve(config)
+    config.update(run.extra.get("exec") or {})
+    return kind, config
+
+
+def execute(task: Task, run: Run, *, worker: str, clock: Clock = utcnow) -> Run | None:
+    """Execute a run this worker holds, then finish it and set off what follows."""
+    spec = task.spec
+    writer = RunLogWriter(logs.log_store(), logs.log_key(run), max_size=spec.log_max_size,
+                          on_full=spec.log_on_full, clock=clock)
+    stop_event = threading.Event()
+    heartbeat = _Heartbeat(run, worker, clock, stop_event)
+    heartbeat.start()
+    try:
+        result = _run_executor(task, run, writer, stop_event)
+    finally:
+        heartbeat.done.set()
+        heartbeat.join(timeout=5)
+    summary = writer.close()
+    if heartbeat.lost_lease:
+        return None  # the run was swept as crashed while we ran; its record stays as it is
+    reason = _OUTCOME_REASONS[result.outcome]
+    now = clock()
+    expires_at = int((now + timedelta(seconds=spec.keep_for)).timestamp()) + 86_400 if spec.keep_for else None
+    finished = run_store.finish_run(
+        run.tenant, run.task_id, run.run_id, reason=reason, exit_code=result.exit_code, now=now,
+        expected_status=RunStatus.RUNNING, worker_id=worker, detail=result.detail or None,
+        http_status=result.http_status, log_lines=summary.total_lines, log_truncated=summary.truncated,
+        expires_at=expires_at,
+    )
+    if finished is not None:
+        run_engine.after_finish(finished, now=now)
+    return finished
+
+
+def _run_executor(task: Task, run: Run, writer: RunLogWriter, stop_event: threading.Event) -> ExecutionResult:
+    spec = task.spec
+    try:
+        kind, config = _resolve(task, run)
+        executor = get_executor(kind)
+    except TasklaneError as exc:
+        writer.write("system", f"cannot run: {exc.message}")
+        return ExecutionResult(outcome=Outcome.FAILED, exit_code=1, http_status=None, detail=exc.message)
+    context = ExecutionContext(
+        log=writer,
+        timeout=timedelta(seconds=spec.timeout) if spec.timeout else None,
+        graceful_stop=timedelta(seconds=spec.graceful_stop),
+        stop_event=stop_event,
+        env={},
+        params=run.params or {},
+    )
+    return executor.execute(config, context)
+
+
+Handler = Callable[[dict, QueueMessage], None]

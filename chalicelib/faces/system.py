@@ -74,7 +74,10 @@ openapi.contribute(
             "get": {
                 "tags": ["system"],
                 "summary": "The caller's identity from the bearer token",
-                "responses": {"200": {"description": "user, tenant, roles"}, "401": {"description": "No or bad token."}},
+                "responses": {
+                    "200": {"description": "user, tenant, roles"},
+                    "401": {"description": "No or bad token."},
+                },
             }
         },
         "/openapi.json": {

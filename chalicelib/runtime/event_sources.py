@@ -42,7 +42,7 @@ def scheduled_event(now: datetime, region: str) -> dict:
         "account": "123456789012",
         "time": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "region": region,
-        "resources": ["arn:aws:events:%s:123456789012:rule/tasklane-local-dispatcher" % region],
+        "resources": [f"arn:aws:events:{region}:123456789012:rule/tasklane-local-dispatcher"],
         "detail": {},
     }
 

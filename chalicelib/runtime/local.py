@@ -109,7 +109,9 @@ def start_event_sources(handler_map: dict[str, Any], *, tick: float, workers: in
     ]
     for _ in range(max(1, workers)):
         threads.append(
-            SqsPoller(handler_map["run_worker"], sqs=_sqs_client(), queue_url=current.runs_queue_url, region=current.region)
+            SqsPoller(
+                handler_map["run_worker"], sqs=_sqs_client(), queue_url=current.runs_queue_url, region=current.region
+            )
         )
     for thread in threads:
         thread.start()
@@ -121,7 +123,9 @@ def _chalice_config(stage: str) -> Any:
 
     config_path = PROJECT_DIR / ".chalice" / "config.json"
     from_disk = json.loads(config_path.read_text()) if config_path.exists() else {}
-    return Config.create(chalice_stage=stage, project_dir=str(PROJECT_DIR), config_from_disk=from_disk, app_name="tasklane")
+    return Config.create(
+        chalice_stage=stage, project_dir=str(PROJECT_DIR), config_from_disk=from_disk, app_name="tasklane"
+    )
 
 
 def dev_token(*, tenant: str = "dev", user: str = "developer", admin: bool = True) -> str:

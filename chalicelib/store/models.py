@@ -9,10 +9,12 @@ from __future__ import annotations
 from pynamodb.attributes import (
     BooleanAttribute,
     JSONAttribute,
+    ListAttribute,
     NumberAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
 )
-from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 from chalicelib.settings import Settings
@@ -64,6 +66,11 @@ class TaskItem(Model):
     #: Atomic counter for the task's event stream.
     event_seq = NumberAttribute(default=0)
     consecutive_failures = NumberAttribute(default=0)
+    disabled_code = UnicodeAttribute(null=True)
+    #: Ids of the runs holding a concurrency slot (a conditional ADD keeps it <= parallelism).
+    active_runs = UnicodeSetAttribute(null=True)
+    #: FIFO of run ids waiting for a slot (overlap policy `queue`).
+    waiting = ListAttribute(of=UnicodeAttribute, null=True)
 
     due_index = DueIndex()
 
@@ -101,6 +108,28 @@ class QueuedIndex(GlobalSecondaryIndex):
     queue_rank = UnicodeAttribute(range_key=True)
 
 
+class TenantRunsIndex(GlobalSecondaryIndex):
+    """Every run of a tenant by creation time."""
+
+    class Meta:
+        index_name = "tenant_runs"
+        projection = AllProjection()
+
+    tenant = UnicodeAttribute(hash_key=True)
+    created_key = UnicodeAttribute(range_key=True)
+
+
+class LeaseIndex(GlobalSecondaryIndex):
+    """Sparse: only running runs carry `lease_shard`/`lease_until`."""
+
+    class Meta:
+        index_name = "leases"
+        projection = KeysOnlyProjection()
+
+    lease_shard = UnicodeAttribute(hash_key=True)
+    lease_until = UnicodeAttribute(range_key=True)
+
+
 class RunItem(Model):
     """One run of a task. pk = "<tenant>#<task id>", sk = run id (time-ordered)."""
 
@@ -128,6 +157,7 @@ class RunItem(Model):
     instance_index = NumberAttribute(null=True)
     worker_id = UnicodeAttribute(null=True)
     lease_until = UnicodeAttribute(null=True)
+    lease_shard = UnicodeAttribute(null=True)
     stop_requested = BooleanAttribute(default=False)
     detail = UnicodeAttribute(null=True)
     http_status = NumberAttribute(null=True)
@@ -141,6 +171,8 @@ class RunItem(Model):
 
     by_id = RunByIdIndex()
     queued = QueuedIndex()
+    leases = LeaseIndex()
+    tenant_runs = TenantRunsIndex()
 
 
 class EventItem(Model):

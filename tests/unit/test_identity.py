@@ -8,7 +8,7 @@ import pytest
 from chalicelib.errors import Unauthenticated, ValidationError
 from chalicelib.identity import bearer_token, mint_token, verify_token
 
-SECRET = "unit-secret"
+SECRET = "unit-secret-unit-secret-unit-secret-42"
 
 
 def test_a_minted_token_verifies_to_its_principal():
@@ -32,7 +32,7 @@ def test_an_expired_token_is_refused():
 
 
 def test_a_token_signed_with_another_secret_is_refused():
-    token = mint_token("another-secret", tenant="acme", user="alice")
+    token = mint_token("another-secret-another-secret-another-1", tenant="acme", user="alice")
     with pytest.raises(Unauthenticated, match="invalid token"):
         verify_token(SECRET, token)
 

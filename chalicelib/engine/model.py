@@ -1,0 +1,279 @@
+"""The engine's domain values: tasks, runs and the policies that govern them.
+
+Plain frozen dataclasses and enums; no storage, no HTTP, no face-specific field names. A face
+maps its own document onto a `TaskSpec` and reads `Run`s back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class RunStatus(StrEnum):
+    """Where a run is in its life."""
+
+    #: Created and waiting to start (on the queue, or waiting for a concurrency slot).
+    PENDING = "pending"
+    #: A worker holds it and its executor is running.
+    RUNNING = "running"
+    #: Finished; `end_reason` says how.
+    ENDED = "ended"
+
+
+class EndReason(StrEnum):
+    """Why a run ended."""
+
+    #: The executor succeeded (exit 0, HTTP 2xx, callable returned).
+    SUCCESS = "success"
+    #: The executor failed (non-zero exit, non-2xx, exception).
+    FAILED = "failed"
+    #: Someone stopped it (API stop, task deleted, terminate overlap policy).
+    STOPPED = "stopped"
+    #: It ran past its timeout.
+    TIMEOUT = "timeout"
+    #: Its worker died (lease expired) or its message reached the dead-letter queue.
+    CRASHED = "crashed"
+    #: Refused by the `skip` overlap policy; never executed.
+    SKIPPED = "skipped"
+    #: Killed because its log reached `log_max_size` with `log_on_full = kill_task`.
+    LOG_OVERFLOW = "log_overflow"
+    #: Refused because the task's wait queue was full; never executed.
+    QUEUE_FULL = "queue_full"
+    #: The repeat of a fixed-hour cron time in a DST fall-back hour; recorded, never executed.
+    DST_SKIPPED = "dst_skipped"
+    #: Pending or running when its task was stopped as a whole (service stop).
+    DAEMON_STOPPED = "daemon_stopped"
+    #: Records a gap of nominal fire times that passed while nothing was dispatching.
+    MISSED = "missed"
+    #: A service instance that kept failing to start; it stays down until restarted.
+    START_FAILED = "start_failed"
+
+
+#: End reasons after which the retry policy applies.
+RETRYABLE = frozenset({EndReason.FAILED, EndReason.TIMEOUT, EndReason.CRASHED, EndReason.LOG_OVERFLOW})
+#: End reasons of runs that never executed.
+NEVER_EXECUTED = frozenset({EndReason.SKIPPED, EndReason.MISSED, EndReason.QUEUE_FULL, EndReason.DST_SKIPPED})
+#: End reasons that count as a failure (for consecutive-failure counting and chained outcomes).
+FAILURES = frozenset(
+    {EndReason.FAILED, EndReason.TIMEOUT, EndReason.CRASHED, EndReason.LOG_OVERFLOW, EndReason.START_FAILED}
+)
+
+EXIT_NEVER_EXECUTED = -1
+EXIT_CRASHED = -2
+
+
+class TriggeredBy(StrEnum):
+    """What started a run."""
+
+    CRON = "cron"
+    API = "api"
+    EVENT = "event"
+    SERVICE = "service"
+    STARTUP = "startup"
+
+
+class Overlap(StrEnum):
+    """What happens when a run is due while the task is at its concurrency limit."""
+
+    #: Wait in a FIFO queue of at most `queue_max` runs; overflow ends `queue_full`.
+    QUEUE = "queue"
+    #: Record the new run as `skipped`.
+    SKIP = "skip"
+    #: Stop the oldest active run (it ends `stopped`), then start.
+    TERMINATE = "terminate"
+
+
+class Backoff(StrEnum):
+    """How the wait before retry N grows: d, d*N or d*2^(N-1), each capped at 5 minutes."""
+
+    CONSTANT = "constant"
+    LINEAR = "linear"
+    EXPONENTIAL = "exponential"
+
+
+class LogOnFull(StrEnum):
+    """What happens when a run's log reaches `log_max_size`."""
+
+    DROP_OLD = "drop_old"
+    DROP_NEW = "drop_new"
+    KILL_TASK = "kill_task"
+
+
+class Restart(StrEnum):
+    """When a service instance is restarted after its run ends."""
+
+    ALWAYS = "always"
+    ON_FAILURE = "on_failure"
+    NEVER = "never"
+
+
+class CatchUpPolicy(StrEnum):
+    """What to run for the nominal times missed while nothing was dispatching."""
+
+    SKIP = "skip"
+    LATEST = "latest"
+    ALL = "all"
+
+
+MAX_RETRY_WAIT_SECONDS = 300.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class TriggerSpec:
+    """A time trigger: an expression the schedule module understands, in a zone, within bounds."""
+
+    #: Cron (5 or 6 fields, aliases, `@every`), `R/<start>/<period>`, an RRULE, or an instant.
+    expression: str
+    #: IANA zone the expression is read in.
+    timezone: str = "UTC"
+    start: datetime | None = None
+    end: datetime | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Subscription:
+    """Run this task when `parent_task_id` finishes with one of `outcomes` (any when None)."""
+
+    parent_task_id: str
+    #: `succeeded` and/or `failed`; None: any outcome.
+    outcomes: frozenset[str] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaskSpec:
+    """Everything the engine needs to run a task, whatever face defined it."""
+
+    #: Executor kind (`command`, `http`, `python`) or `function` (resolved through the function
+    #: table at run time) or `none` (external agents claim the runs).
+    executor: str = "command"
+    #: The executor's configuration (argv, URL, callable, ...).
+    executor_config: dict[str, Any] = field(default_factory=dict)
+    trigger: TriggerSpec | None = None
+    catch_up: CatchUpPolicy = CatchUpPolicy.LATEST
+    max_catch_up_runs: int = 100
+    parallelism: int = 1
+    on_overlap: Overlap = Overlap.QUEUE
+    queue_max: int = 100
+    #: Seconds; None: no limit.
+    timeout: float | None = None
+    #: Seconds between SIGTERM and SIGKILL when a run is stopped.
+    graceful_stop: float = 5.0
+    retry_attempts: int = 0
+    retry_delay: float = 0.0
+    retry_backoff: Backoff = Backoff.CONSTANT
+    #: Bytes; None: unlimited.
+    log_max_size: int | None = None
+    log_on_full: LogOnFull = LogOnFull.DROP_OLD
+    #: Keep at most this many ended runs; None: no count limit.
+    keep_runs: int | None = None
+    #: Seconds an ended run is kept; None: no age limit.
+    keep_for: float | None = None
+    #: `task` or `service`.
+    kind: str = "task"
+    instances: int = 1
+    restart: Restart = Restart.ALWAYS
+    restart_delay: float = 1.0
+    restart_backoff: Backoff = Backoff.EXPONENTIAL
+    #: Tasks whose finish starts this one.
+    subscriptions: tuple[Subscription, ...] = ()
+    #: Disable the task after this many consecutive failed runs; None: never.
+    disable_after_failures: int | None = None
+    #: Run once when the runtime starts (daemon `run_on_start`).
+    run_on_start: bool = False
+
+    def with_changes(self, **changes: Any) -> TaskSpec:
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Task:
+    """A stored task."""
+
+    tenant: str
+    task_id: str
+    #: Which face owns it.
+    face: str
+    name: str
+    enabled: bool
+    spec: TaskSpec
+    #: The face's own document (opaque to the engine).
+    document: dict[str, Any] | None
+    next_fire_at: datetime | None
+    last_fire_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    revision: int = 1
+    consecutive_failures: int = 0
+    #: Why it was disabled (`CONSECUTIVE-FAILURES`, `MANUALLY`), if it was.
+    disabled_code: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Run:
+    """One run of a task."""
+
+    tenant: str
+    task_id: str
+    run_id: str
+    status: RunStatus
+    triggered_by: TriggeredBy
+    created_at: datetime
+    #: Free text naming what triggered it (a parent task's name, `manual`, ...).
+    source: str | None = None
+    end_reason: EndReason | None = None
+    #: Process exit code; -1 never executed, -2 crashed; None while not ended.
+    exit_code: int | None = None
+    #: The schedule's nominal time, for scheduled runs.
+    nominal_at: datetime | None = None
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    params: dict[str, Any] | None = None
+    retry_attempt: int = 0
+    retry_of_run_id: str | None = None
+    instance_index: int | None = None
+    worker_id: str | None = None
+    lease_until: datetime | None = None
+    stop_requested: bool = False
+    detail: str | None = None
+    http_status: int | None = None
+    log_lines: int = 0
+    log_truncated: bool = False
+    #: Face-specific values carried with the run (opaque to the engine).
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status is RunStatus.ENDED
+
+    @property
+    def succeeded(self) -> bool:
+        return self.end_reason is EndReason.SUCCESS
+
+
+def retry_wait(spec: TaskSpec, attempt: int) -> float:
+    """Seconds to wait before retry `attempt` (1-based), per the backoff, capped at 5 minutes."""
+    base = max(0.0, spec.retry_delay)
+    if spec.retry_backoff is Backoff.LINEAR:
+        wait = base * attempt
+    elif spec.retry_backoff is Backoff.EXPONENTIAL:
+        wait = base * (2 ** (attempt - 1))
+    else:
+        wait = base
+    return min(wait, MAX_RETRY_WAIT_SECONDS)
+
+
+def restart_wait(spec: TaskSpec, consecutive_failures: int) -> float:
+    """Seconds before restarting a service instance after `consecutive_failures` quick failures."""
+    base = max(0.0, spec.restart_delay)
+    if consecutive_failures <= 0:
+        return base
+    if spec.restart_backoff is Backoff.LINEAR:
+        wait = base * (consecutive_failures + 1)
+    elif spec.restart_backoff is Backoff.EXPONENTIAL:
+        wait = base * (2**consecutive_failures)
+    else:
+        wait = base
+    return min(wait, MAX_RETRY_WAIT_SECONDS)

@@ -1,0 +1,103 @@
+"""Defining tasks: validate the trigger, compute the first fire, store, and clean up on delete."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterator
+from datetime import datetime
+
+from chalicelib import settings
+from chalicelib.engine import schedule
+from chalicelib.engine.model import RunStatus, Task, TaskSpec, TriggerSpec
+from chalicelib.errors import NotFound
+from chalicelib.observability import get_logger, log_event
+from chalicelib.store import runs as run_store
+from chalicelib.store import tasks as task_store
+
+_log = get_logger("tasks")
+
+
+def new_task_id() -> str:
+    """A fresh task id (32 hex characters)."""
+    return uuid.uuid4().hex
+
+
+def parse_trigger(trigger: TriggerSpec, *, field: str = "cron", timezone_field: str = "timezone") -> schedule.Schedule:
+    """Validate a trigger; `ValidationError` names `field` or `timezone_field`."""
+    return schedule.parse_schedule(
+        trigger.expression,
+        timezone=trigger.timezone,
+        start=trigger.start,
+        end=trigger.end,
+        field=field,
+        timezone_field=timezone_field,
+    )
+
+
+def first_fire(spec: TaskSpec, now: datetime) -> datetime | None:
+    """The first nominal fire strictly after `now` (dst-skipped repeats included), or None."""
+    if spec.kind == "service":
+        return now  # services are reconciled by the dispatcher straight away
+    if spec.trigger is None:
+        return None
+    fire = schedule.next_fire(parse_trigger(spec.trigger), now)
+    return fire.at if fire else None
+
+
+def save_task(
+    *,
+    tenant: str,
+    task_id: str,
+    face: str,
+    name: str,
+    spec: TaskSpec,
+    enabled: bool,
+    document: dict | None,
+    now: datetime,
+    expected_revision: int | None = None,
+    disabled_code: str | None = None,
+) -> Task:
+    """Create (no `expected_revision`) or replace a task; its trigger restarts from `now`."""
+    if spec.trigger is not None:
+        parse_trigger(spec.trigger)
+    return task_store.put_task(
+        tenant=tenant,
+        task_id=task_id,
+        face=face,
+        name=name,
+        enabled=enabled,
+        spec=spec,
+        document=document,
+        next_fire_at=first_fire(spec, now) if enabled else None,
+        due_shards=settings.current().due_shards,
+        now=now,
+        expected_revision=expected_revision,
+        disabled_code=disabled_code,
+    )
+
+
+def get_task(tenant: str, task_id: str) -> Task:
+    """One task of the tenant, or `NotFound`."""
+    return task_store.get_task(tenant, task_id)
+
+
+def list_tasks(tenant: str, *, face: str | None = None) -> Iterator[Task]:
+    """The tenant's tasks (of one face)."""
+    return task_store.list_tasks(tenant, face=face)
+
+
+def delete_task(tenant: str, task_id: str, *, now: datetime) -> None:
+    """Delete a task: pending runs are canceled, running runs asked to stop, then the item goes."""
+    from chalicelib.engine import runs as run_engine
+
+    task_store.get_item(tenant, task_id)
+    for run in run_store.list_runs(tenant, task_id):
+        if run.status is RunStatus.PENDING:
+            run_engine.cancel_pending(run, now=now, detail="task deleted")
+        elif run.status is RunStatus.RUNNING:
+            run_store.request_stop(tenant, task_id, run.run_id)
+    try:
+        task_store.delete_task(tenant, task_id)
+    except NotFound:
+        log_event(_log, logging.INFO, "task already deleted", task_id=task_id)

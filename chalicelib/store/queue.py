@@ -1,0 +1,59 @@
+"""The runs queue: one SQS message per run to start, delayed so it starts on its second."""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+from typing import Any
+
+import boto3
+
+from chalicelib import settings
+
+MAX_DELAY_SECONDS = 900  # SQS's limit
+
+_local = threading.local()
+
+
+def _client() -> Any:
+    current = settings.current()
+    cached = getattr(_local, "sqs", None)
+    if cached is None or cached[0] is not current:
+        client = boto3.session.Session().client("sqs", region_name=current.region, endpoint_url=current.endpoint_url)
+        _local.sqs = (current, client)
+    return _local.sqs[1]
+
+
+def send_run(tenant: str, task_id: str, run_id: str, *, delay_seconds: float = 0.0) -> None:
+    """Ask a worker to start a run, `delay_seconds` from now (rounded up, at most 15 minutes)."""
+    delay = max(0, min(MAX_DELAY_SECONDS, math.ceil(delay_seconds)))
+    _client().send_message(
+        QueueUrl=settings.current().runs_queue_url,
+        MessageBody=json.dumps({"v": 1, "tenant": tenant, "task_id": task_id, "run_id": run_id}),
+        DelaySeconds=delay,
+    )
+
+
+def parse_run_message(payload: dict) -> tuple[str, str, str] | None:
+    """(tenant, task id, run id) of a run message, or None if it is not one."""
+    if payload.get("v") != 1:
+        return None
+    try:
+        return str(payload["tenant"]), str(payload["task_id"]), str(payload["run_id"])
+    except KeyError:
+        return None
+
+
+def dead_letters(max_messages: int = 10) -> list[dict]:
+    """Receive a batch from the dead-letter queue (for the maintenance role)."""
+    current = settings.current()
+    if not current.dead_letter_queue_url:
+        return []
+    return _client().receive_message(
+        QueueUrl=current.dead_letter_queue_url, MaxNumberOfMessages=max_messages, WaitTimeSeconds=0
+    ).get("Messages", [])
+
+
+def delete_dead_letter(receipt_handle: str) -> None:
+    _client().delete_message(QueueUrl=settings.current().dead_letter_queue_url, ReceiptHandle=receipt_handle)

@@ -1,0 +1,217 @@
+"""Run items: creation by conditional put, state transitions by conditional update, listings.
+
+A run lives at (pk = "<tenant>#<task id>", sk = run id). Run ids are time-ordered, so a task's
+runs list newest first with one Query. Running runs carry a lease in the sparse `leases` index.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
+
+from chalicelib.engine.model import EndReason, Run, RunStatus
+from chalicelib.errors import NotFound
+from chalicelib.store import metrics
+from chalicelib.store.codec import run_from_item, run_key, run_to_item, task_key
+from chalicelib.store.models import RunItem
+from chalicelib.timefmt import to_iso
+
+LEASE_SHARDS = 8
+
+
+def _failed_condition(exc: Exception) -> bool:
+    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
+def scheduled_run_id(task_id: str, nominal: datetime, kind: str = "run") -> str:
+    """The id of the run of `task_id` for the tick at `nominal`: the same for every dispatcher."""
+    millis = int(nominal.timestamp() * 1000)
+    digest = hashlib.sha256(f"{task_id}|{kind}|{millis}".encode()).hexdigest()[:12]
+    return f"{millis:013d}-{digest}"
+
+
+def fresh_run_id(now: datetime) -> str:
+    """A new time-ordered run id for a manual trigger, retry or restart."""
+    millis = int(now.timestamp() * 1000)
+    return f"{millis:013d}-{os.urandom(6).hex()}"
+
+
+def create_run(run: Run) -> bool:
+    """Put a new run unless one with its id exists. True if created."""
+    try:
+        run_to_item(run).save(condition=RunItem.sk.does_not_exist())
+    except PutError as exc:
+        if _failed_condition(exc):
+            return False
+        raise
+    return True
+
+
+def create_runs(runs: list[Run]) -> list[bool]:
+    """Create several runs, each idempotently."""
+    return [create_run(run) for run in runs]
+
+
+def _get_item(tenant: str, task_id: str, run_id: str) -> RunItem:
+    try:
+        item = RunItem.get(task_key(tenant, task_id), run_id, consistent_read=True)
+    except DoesNotExist as exc:
+        raise NotFound(f"run {run_id} not found") from exc
+    metrics.count_read()
+    return item
+
+
+def get_run(tenant: str, task_id: str, run_id: str) -> Run:
+    """One run of one task, or `NotFound`."""
+    return run_from_item(_get_item(tenant, task_id, run_id))
+
+
+def find_run(tenant: str, run_id: str) -> Run:
+    """A run from its id alone (by-id index), or `NotFound`."""
+    for key in RunItem.by_id.query(run_key(tenant, run_id), limit=1):
+        return get_run(tenant, key.pk.split("#", 1)[1], run_id)
+    raise NotFound(f"run {run_id} not found")
+
+
+def list_runs(
+    tenant: str, task_id: str, *, newest_first: bool = True, limit: int | None = None
+) -> Iterator[Run]:
+    """A task's runs in id (time) order."""
+    for item in RunItem.query(task_key(tenant, task_id), scan_index_forward=not newest_first, limit=limit):
+        yield run_from_item(item)
+
+
+def list_tenant_runs(tenant: str, *, newest_first: bool = True) -> Iterator[Run]:
+    """Every run of a tenant across tasks, by creation time."""
+    for item in RunItem.tenant_runs.query(tenant, scan_index_forward=not newest_first):
+        yield run_from_item(item)
+
+
+def start_run(
+    tenant: str, task_id: str, run_id: str, *, worker_id: str, now: datetime, lease_until: datetime
+) -> Run | None:
+    """PENDING -> RUNNING with a lease, if still pending. None if someone else got there first."""
+    shard = str(int(time.time() * 1000) % LEASE_SHARDS)
+    try:
+        RunItem(task_key(tenant, task_id), run_id).update(
+            actions=[
+                RunItem.status.set(RunStatus.RUNNING.value),
+                RunItem.worker_id.set(worker_id),
+                RunItem.started_at.set(to_iso(now)),
+                RunItem.lease_until.set(to_iso(lease_until)),
+                RunItem.lease_shard.set(shard),
+            ],
+            condition=(RunItem.status == RunStatus.PENDING.value) & (RunItem.stop_requested != True),  # noqa: E712
+        )
+    except UpdateError as exc:
+        if _failed_condition(exc):
+            return None
+        raise
+    return get_run(tenant, task_id, run_id)
+
+
+def renew_lease(tenant: str, task_id: str, run_id: str, *, worker_id: str, lease_until: datetime) -> bool:
+    """Extend a running run's lease; False if the run is no longer ours (it was swept)."""
+    try:
+        RunItem(task_key(tenant, task_id), run_id).update(
+            actions=[RunItem.lease_until.set(to_iso(lease_until))],
+            condition=(RunItem.status == RunStatus.RUNNING.value) & (RunItem.worker_id == worker_id),
+        )
+    except UpdateError as exc:
+        if _failed_condition(exc):
+            return False
+        raise
+    return True
+
+
+def finish_run(
+    tenant: str,
+    task_id: str,
+    run_id: str,
+    *,
+    reason: EndReason,
+    exit_code: int,
+    now: datetime,
+    expected_status: RunStatus,
+    worker_id: str | None = None,
+    detail: str | None = None,
+    http_status: int | None = None,
+    log_lines: int | None = None,
+    log_truncated: bool | None = None,
+    expires_at: int | None = None,
+) -> Run | None:
+    """End a run if it is still in `expected_status` (and held by `worker_id`). None if not."""
+    actions: list[Any] = [
+        RunItem.status.set(RunStatus.ENDED.value),
+        RunItem.end_reason.set(reason.value),
+        RunItem.exit_code.set(exit_code),
+        RunItem.ended_at.set(to_iso(now)),
+        RunItem.lease_until.remove(),
+        RunItem.lease_shard.remove(),
+        RunItem.queue_partition.remove(),
+        RunItem.queue_rank.remove(),
+    ]
+    if detail is not None:
+        actions.append(RunItem.detail.set(detail[:2000]))
+    if http_status is not None:
+        actions.append(RunItem.http_status.set(http_status))
+    if log_lines is not None:
+        actions.append(RunItem.log_lines.set(log_lines))
+    if log_truncated is not None:
+        actions.append(RunItem.log_truncated.set(log_truncated))
+    if expires_at is not None:
+        actions.append(RunItem.expires_at.set(expires_at))
+    condition = RunItem.status == expected_status.value
+    if worker_id is not None:
+        condition = condition & (RunItem.worker_id == worker_id)
+    try:
+        RunItem(task_key(tenant, task_id), run_id).update(actions=actions, condition=condition)
+    except UpdateError as exc:
+        if _failed_condition(exc):
+            return None
+        raise
+    return get_run(tenant, task_id, run_id)
+
+
+def request_stop(tenant: str, task_id: str, run_id: str) -> bool:
+    """Flag a pending or running run to stop; False if it has ended already."""
+    try:
+        RunItem(task_key(tenant, task_id), run_id).update(
+            actions=[RunItem.stop_requested.set(True)], condition=RunItem.status != RunStatus.ENDED.value
+        )
+    except UpdateError as exc:
+        if _failed_condition(exc):
+            return False
+        raise
+    return True
+
+
+def update_extra(tenant: str, task_id: str, run_id: str, extra: dict[str, Any]) -> None:
+    """Replace the face-specific values of a run."""
+    RunItem(task_key(tenant, task_id), run_id).update(actions=[RunItem.extra.set(extra)])
+
+
+def delete_run(tenant: str, task_id: str, run_id: str) -> None:
+    """Delete an ended run (refused while it is in flight)."""
+    try:
+        RunItem(task_key(tenant, task_id), run_id).delete(condition=RunItem.status == RunStatus.ENDED.value)
+    except DeleteError as exc:
+        if _failed_condition(exc):
+            raise NotFound(f"run {run_id} is not an ended run of this task") from exc
+        raise
+
+
+def expired_leases(now: datetime) -> Iterator[tuple[str, str, str]]:
+    """(tenant, task id, run id) of running runs whose lease ran out before `now`."""
+    for shard in range(LEASE_SHARDS):
+        for key in RunItem.leases.query(str(shard), RunItem.lease_until < to_iso(now)):
+            metrics.count_read()
+            tenant, task_id = key.pk.split("#", 1)
+            yield tenant, task_id, key.sk
+

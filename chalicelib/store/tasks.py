@@ -1,0 +1,360 @@
+"""Task items: definitions, trigger state, concurrency slots, wait queues and subscriptions.
+
+A task lives at (pk = tenant, sk = "task#<id>"). A subscription "child runs when parent
+finishes" lives at (pk = tenant, sk = "sub#<parent>#<child>") so a finishing run finds its
+children with one Query. Every state change that can race is a conditional write.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
+from pynamodb.expressions.condition import size
+
+from chalicelib.engine.model import Subscription, Task, TaskSpec
+from chalicelib.errors import Conflict, NotFound
+from chalicelib.store import metrics
+from chalicelib.store.codec import spec_to_json, task_from_item
+from chalicelib.store.models import RecordItem, TaskItem
+from chalicelib.timefmt import to_iso
+
+TASK_PREFIX = "task#"
+SUB_PREFIX = "sub#"
+
+
+def _sk(task_id: str) -> str:
+    return TASK_PREFIX + task_id
+
+
+def due_shard(tenant: str, task_id: str, shards: int) -> str:
+    """The due-index partition of a task: a stable hash, so load spreads over `shards` keys."""
+    digest = hashlib.sha256(f"{tenant}#{task_id}".encode()).digest()
+    return str(int.from_bytes(digest[:4], "big") % shards)
+
+
+def _conditional_failed(exc: Exception) -> bool:
+    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
+def get_item(tenant: str, task_id: str, *, consistent: bool = True) -> TaskItem:
+    try:
+        item = TaskItem.get(tenant, _sk(task_id), consistent_read=consistent)
+    except DoesNotExist as exc:
+        raise NotFound(f"task {task_id} not found") from exc
+    metrics.count_read()
+    return item
+
+
+def get_task(tenant: str, task_id: str) -> Task:
+    """The task, or `NotFound` (also for another tenant's id: the key starts with the tenant)."""
+    return task_from_item(get_item(tenant, task_id))
+
+
+def put_task(
+    *,
+    tenant: str,
+    task_id: str,
+    face: str,
+    name: str,
+    enabled: bool,
+    spec: TaskSpec,
+    document: dict | None,
+    next_fire_at: datetime | None,
+    due_shards: int,
+    now: datetime,
+    expected_revision: int | None,
+    disabled_code: str | None = None,
+) -> Task:
+    """Create (expected_revision None) or replace a task; a lost race is a `Conflict`."""
+    existing_created = None
+    item = TaskItem(
+        tenant,
+        _sk(task_id),
+        task_id=task_id,
+        face=face,
+        name=name,
+        enabled=enabled,
+        spec=spec_to_json(spec),
+        document=document,
+        next_fire_at=to_iso(next_fire_at) if next_fire_at and enabled else None,
+        due_shard=due_shard(tenant, task_id, due_shards) if next_fire_at and enabled else None,
+        created_at=to_iso(now),
+        updated_at=to_iso(now),
+        revision=1 if expected_revision is None else expected_revision + 1,
+        disabled_code=None if enabled else disabled_code,
+    )
+    if expected_revision is None:
+        condition = TaskItem.pk.does_not_exist()
+    else:
+        current = get_item(tenant, task_id)
+        existing_created = current.created_at
+        item.created_at = existing_created
+        item.event_seq = current.event_seq
+        item.consecutive_failures = 0 if enabled and not current.enabled else current.consecutive_failures
+        item.active_runs = current.active_runs
+        item.waiting = current.waiting
+        item.last_fire_at = current.last_fire_at
+        condition = TaskItem.revision == expected_revision
+    try:
+        item.save(condition=condition)
+    except PutError as exc:
+        if _conditional_failed(exc):
+            raise Conflict(f"task {task_id} was changed concurrently or already exists") from exc
+        raise
+    _sync_subscriptions(tenant, task_id, spec.subscriptions)
+    return task_from_item(item)
+
+
+def delete_task(tenant: str, task_id: str) -> None:
+    """Delete the task item and its subscriptions (runs are handled by the engine)."""
+    try:
+        TaskItem(tenant, _sk(task_id)).delete(condition=TaskItem.pk.exists())
+    except DeleteError as exc:
+        if _conditional_failed(exc):
+            raise NotFound(f"task {task_id} not found") from exc
+        raise
+    _sync_subscriptions(tenant, task_id, ())
+
+
+def list_tasks(tenant: str, *, face: str | None = None) -> Iterator[Task]:
+    """Every task of a tenant (optionally of one face), in id order."""
+    condition = TaskItem.face == face if face else None
+    for item in TaskItem.query(tenant, TaskItem.sk.startswith(TASK_PREFIX), filter_condition=condition):
+        yield task_from_item(item)
+
+
+def due_keys(shard: str, horizon: datetime) -> Iterator[tuple[str, str]]:
+    """(tenant, task id) of the tasks in one due shard whose next fire is at or before `horizon`."""
+    for item in TaskItem.due_index.query(shard, TaskItem.next_fire_at <= to_iso(horizon)):
+        metrics.count_read()
+        yield item.pk, item.sk[len(TASK_PREFIX):]
+
+
+def advance_trigger(
+    tenant: str, task_id: str, *, expected: datetime, next_fire_at: datetime | None, last_fire_at: datetime
+) -> bool:
+    """Claim the tick at `expected`: move the trigger on, if nobody else did. True if claimed."""
+    actions = [TaskItem.last_fire_at.set(to_iso(last_fire_at))]
+    if next_fire_at is None:
+        actions += [TaskItem.next_fire_at.remove(), TaskItem.due_shard.remove()]
+    else:
+        actions.append(TaskItem.next_fire_at.set(to_iso(next_fire_at)))
+    try:
+        TaskItem(tenant, _sk(task_id)).update(actions=actions, condition=TaskItem.next_fire_at == to_iso(expected))
+    except UpdateError as exc:
+        if _conditional_failed(exc):
+            return False
+        raise
+    return True
+
+
+def acquire_slot(tenant: str, task_id: str, run_id: str, parallelism: int) -> bool:
+    """Take one of the task's `parallelism` concurrency slots for `run_id`. True if taken."""
+    condition = (
+        TaskItem.active_runs.does_not_exist()
+        | (size(TaskItem.active_runs) < parallelism)
+        | TaskItem.active_runs.contains(run_id)
+    )
+    try:
+        TaskItem(tenant, _sk(task_id)).update(
+            actions=[TaskItem.active_runs.add({run_id})], condition=TaskItem.pk.exists() & condition
+        )
+    except UpdateError as exc:
+        if _conditional_failed(exc):
+            return False
+        raise
+    return True
+
+
+def release_slot(tenant: str, task_id: str, run_id: str) -> bool:
+    """Give back the slot `run_id` held. True if it held one; False if it held none or the
+    task is gone (so a run that never started cannot free a slot it never took)."""
+    try:
+        TaskItem(tenant, _sk(task_id)).update(
+            actions=[TaskItem.active_runs.delete({run_id})],
+            condition=TaskItem.pk.exists() & TaskItem.active_runs.contains(run_id),
+        )
+    except UpdateError as exc:
+        if not _conditional_failed(exc):
+            raise
+        return False
+    return True
+
+
+def active_runs(tenant: str, task_id: str) -> set[str]:
+    return set(get_item(tenant, task_id).active_runs or ())
+
+
+def enqueue_waiting(tenant: str, task_id: str, run_id: str, queue_max: int) -> bool:
+    """Append `run_id` to the task's FIFO wait queue unless it holds `queue_max` already."""
+    condition = TaskItem.waiting.does_not_exist() | (size(TaskItem.waiting) < queue_max)
+    try:
+        TaskItem(tenant, _sk(task_id)).update(
+            actions=[TaskItem.waiting.set((TaskItem.waiting | []).append([run_id]))],
+            condition=TaskItem.pk.exists() & condition,
+        )
+    except UpdateError as exc:
+        if _conditional_failed(exc):
+            return False
+        raise
+    return True
+
+
+def pop_waiting(tenant: str, task_id: str) -> str | None:
+    """Take the head of the task's wait queue (None if empty); safe against concurrent pops."""
+    for _ in range(5):
+        try:
+            item = get_item(tenant, task_id)
+        except NotFound:
+            return None
+        if not item.waiting:
+            return None
+        head = item.waiting[0]
+        try:
+            TaskItem(tenant, _sk(task_id)).update(
+                actions=[TaskItem.waiting[0].remove()], condition=TaskItem.waiting[0] == head
+            )
+            return head
+        except UpdateError as exc:
+            if not _conditional_failed(exc):
+                raise
+    return None
+
+
+def remove_waiting(tenant: str, task_id: str, run_id: str) -> None:
+    """Drop `run_id` from the wait queue wherever it stands (a canceled waiting run)."""
+    for _ in range(5):
+        try:
+            item = get_item(tenant, task_id)
+        except NotFound:
+            return
+        waiting = list(item.waiting or [])
+        if run_id not in waiting:
+            return
+        index = waiting.index(run_id)
+        try:
+            TaskItem(tenant, _sk(task_id)).update(
+                actions=[TaskItem.waiting[index].remove()], condition=TaskItem.waiting[index] == run_id
+            )
+            return
+        except UpdateError as exc:
+            if not _conditional_failed(exc):
+                raise
+
+
+def record_outcome(tenant: str, task_id: str, *, failed: bool) -> int:
+    """Count consecutive failures (reset on success); returns the new count."""
+    try:
+        if failed:
+            updated = TaskItem(tenant, _sk(task_id)).update(
+                actions=[TaskItem.consecutive_failures.add(1)], condition=TaskItem.pk.exists()
+            )
+        else:
+            updated = TaskItem(tenant, _sk(task_id)).update(
+                actions=[TaskItem.consecutive_failures.set(0)], condition=TaskItem.pk.exists()
+            )
+    except UpdateError as exc:
+        if _conditional_failed(exc):
+            return 0
+        raise
+    return int(updated["Attributes"].get("consecutive_failures", {}).get("N", 0))
+
+
+def disable(tenant: str, task_id: str, *, code: str, now: datetime) -> None:
+    """Disable automatic triggers of a task, saying why."""
+    try:
+        TaskItem(tenant, _sk(task_id)).update(
+            actions=[
+                TaskItem.enabled.set(False),
+                TaskItem.disabled_code.set(code),
+                TaskItem.next_fire_at.remove(),
+                TaskItem.due_shard.remove(),
+                TaskItem.updated_at.set(to_iso(now)),
+                TaskItem.revision.add(1),
+            ],
+            condition=TaskItem.pk.exists(),
+        )
+    except UpdateError as exc:
+        if not _conditional_failed(exc):
+            raise
+
+
+def next_event_sequence(tenant: str, task_id: str) -> int:
+    """The next number of the task's event stream (atomic ADD)."""
+    updated = RecordItem(tenant, f"seq#{task_id}").update(actions=[RecordItem.counter.add(1)])
+    return int(updated["Attributes"]["counter"]["N"])
+
+
+def _sync_subscriptions(tenant: str, child_id: str, subscriptions: tuple[Subscription, ...]) -> None:
+    wanted = {s.parent_task_id: s for s in subscriptions}
+    existing = {
+        item.sk.split("#")[1]: item
+        for item in RecordItem.query(tenant, RecordItem.sk.startswith(SUB_PREFIX), filter_condition=None)
+        if item.sk.split("#")[2] == child_id
+    }
+    for parent_id, item in existing.items():
+        if parent_id not in wanted:
+            item.delete()
+    for parent_id, sub in wanted.items():
+        RecordItem(
+            tenant,
+            f"{SUB_PREFIX}{parent_id}#{child_id}",
+            data={"outcomes": sorted(sub.outcomes) if sub.outcomes is not None else None},
+        ).save()
+
+
+def subscribers(tenant: str, parent_id: str) -> Iterator[tuple[str, frozenset[str] | None]]:
+    """(child task id, outcomes filter) of every task that runs when `parent_id` finishes."""
+    for item in RecordItem.query(tenant, RecordItem.sk.startswith(f"{SUB_PREFIX}{parent_id}#")):
+        outcomes = item.data.get("outcomes")
+        yield item.sk.split("#")[2], frozenset(outcomes) if outcomes is not None else None
+
+
+def subscriptions_of_tenant(tenant: str) -> Iterator[tuple[str, str, frozenset[str] | None]]:
+    """(parent id, child id, outcomes) of every subscription edge of a tenant."""
+    for item in RecordItem.query(tenant, RecordItem.sk.startswith(SUB_PREFIX)):
+        _, parent, child = item.sk.split("#")
+        outcomes = item.data.get("outcomes")
+        yield parent, child, frozenset(outcomes) if outcomes is not None else None
+
+
+def claim_tick_with_run(
+    tenant: str,
+    task_id: str,
+    *,
+    expected: datetime,
+    next_fire_at: datetime | None,
+    run_item: Any,
+) -> bool:
+    """Atomically move the trigger on from `expected` and create the tick's run.
+
+    One transaction: the trigger update is conditional on nobody having moved it, the run put
+    on no run with that id existing. False if either condition failed (another dispatcher won).
+    """
+    from pynamodb.connection import Connection
+    from pynamodb.exceptions import TransactWriteError
+    from pynamodb.transactions import TransactWrite
+
+    from chalicelib.store.models import RunItem
+
+    actions = [TaskItem.last_fire_at.set(to_iso(expected))]
+    if next_fire_at is None:
+        actions += [TaskItem.next_fire_at.remove(), TaskItem.due_shard.remove()]
+    else:
+        actions.append(TaskItem.next_fire_at.set(to_iso(next_fire_at)))
+    connection = Connection(region=TaskItem.Meta.region, host=TaskItem.Meta.host)
+    try:
+        with TransactWrite(connection=connection) as transaction:
+            transaction.update(
+                TaskItem(tenant, _sk(task_id)), actions=actions, condition=TaskItem.next_fire_at == to_iso(expected)
+            )
+            transaction.save(run_item, condition=RunItem.sk.does_not_exist())
+    except TransactWriteError as exc:
+        if getattr(exc, "cause_response_code", None) == "TransactionCanceledException":
+            return False
+        raise
+    return True

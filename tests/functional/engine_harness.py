@@ -1,0 +1,80 @@
+"""Drive the engine by hand: an injected clock and a run queue the test delivers from."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from chalicelib.engine import dispatch, maintenance, worker
+from chalicelib.engine.roles import QueueMessage
+from chalicelib.settings import Settings
+from chalicelib.store import queue
+
+
+class FakeClock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> datetime:
+        self.now += timedelta(seconds=seconds)
+        return self.now
+
+
+@dataclass
+class Sent:
+    tenant: str
+    task_id: str
+    run_id: str
+    delay_seconds: float
+
+
+@dataclass
+class Harness:
+    """Captures run messages instead of sending them to SQS; delivers them on demand."""
+
+    settings: Settings
+    clock: FakeClock
+    sent: list[Sent] = field(default_factory=list)
+    delivered: list[Sent] = field(default_factory=list)
+
+    def send(self, tenant: str, task_id: str, run_id: str, *, delay_seconds: float = 0.0) -> None:
+        self.sent.append(Sent(tenant, task_id, run_id, delay_seconds))
+
+    def tick(self) -> dict:
+        """One dispatcher pass at the clock's time."""
+        return dispatch.dispatch_due(self.clock(), self.settings)
+
+    def deliver(self, *, honour_delay: bool = False, rounds: int = 50) -> int:
+        """Hand every captured message to the worker (and what that sets off), in order."""
+        count = 0
+        for _ in range(rounds):
+            if not self.sent:
+                break
+            batch, self.sent = self.sent, []
+            for message in batch:
+                if honour_delay and message.delay_seconds > 0:
+                    self.sent.append(message)
+                    continue
+                payload = {"v": 1, "tenant": message.tenant, "task_id": message.task_id, "run_id": message.run_id}
+                worker.handle_message(payload, QueueMessage(message_id=message.run_id, body=json.dumps(payload)),
+                                      clock=self.clock)
+                self.delivered.append(message)
+                count += 1
+            if honour_delay and all(m.delay_seconds > 0 for m in self.sent):
+                break
+        return count
+
+    def maintain(self) -> dict:
+        return maintenance.run_maintenance(self.clock())
+
+
+def make_harness(monkeypatch, settings: Settings, start: datetime | None = None) -> Harness:
+    harness = Harness(settings=settings, clock=FakeClock(start or datetime(2026, 1, 5, 12, 0, 0, tzinfo=UTC)))
+    monkeypatch.setattr(queue, "send_run", harness.send)
+    return harness
