@@ -19,7 +19,7 @@ from chalice import Blueprint, Response
 from chalice.app import Request
 
 from chalicelib import settings
-from chalicelib.errors import BadRequest, TasklaneError, Unauthenticated
+from chalicelib.errors import BadRequest, MethodNotAllowed, TasklaneError, Unauthenticated
 from chalicelib.faces.auth import bearer_authorizer
 from chalicelib.identity import Principal, bearer_token, verify_token
 from chalicelib.observability import get_logger, log_event, set_trace_id, trace_id
@@ -40,6 +40,8 @@ ANY_CONTENT = [
     "text/event-stream",
     "multipart/form-data",
 ]
+
+HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
 
 ErrorRenderer = Callable[[TasklaneError, str], Response]
 
@@ -97,9 +99,31 @@ class Face:
         self.name = name
         self.blueprint = blueprint
         self.render_error = render_error
+        self._methods: dict[str, set[str]] = {}
+        self._sealed = False
+
+    def seal(self) -> None:
+        """Answer every method a path does not serve with a 405 in this face's shape (instead
+        of Chalice's default body). Called once by the wiring, after every route is declared."""
+        if self._sealed:
+            return
+        self._sealed = True
+        for path, served in list(self._methods.items()):
+            missing = sorted(HTTP_METHODS - served)
+            if not missing:
+                continue
+            allowed = ", ".join(sorted(served))
+
+            def refuse(call: Call, _allowed: str = allowed, **_: Any) -> Any:
+                raise MethodNotAllowed(f"{call.request.method} is not allowed here; allowed: {_allowed}")
+
+            refuse.__name__ = f"method_not_allowed_{len(self._methods)}_{abs(hash(path))}"
+            self.route(path, missing, public=True)(refuse)
 
     def route(self, path: str, methods: list[str] | None = None, *, public: bool = False) -> Callable:
         """Declare a route; the function is called as `fn(call, **url_params)`."""
+
+        self._methods.setdefault(path, set()).update(methods or ["GET"])
 
         def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
             @functools.wraps(fn)

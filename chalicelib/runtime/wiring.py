@@ -7,6 +7,7 @@ backend (the `local` stage's environment sets TASKLANE_EMBEDDED=1 before app.py 
 
 from __future__ import annotations
 
+import importlib
 import os
 import threading
 from typing import Any
@@ -34,6 +35,13 @@ def ensure_bound() -> settings.Settings:
     return current
 
 
+#: Each face's routes module (it exposes `face`) and the prefix it is mounted under.
+FACES = (
+    ("chalicelib.faces.scheduling.routes", None),
+    ("chalicelib.faces.daemon.routes", "/daemon"),
+)
+
+
 def register_blueprints(app: Chalice) -> None:
     """Mount the authorizer, the system routes and every face."""
     from chalicelib.faces.auth import auth_blueprint
@@ -42,6 +50,10 @@ def register_blueprints(app: Chalice) -> None:
     configure_logging()
     app.register_blueprint(auth_blueprint)
     app.register_blueprint(system_blueprint)
+    for module_name, prefix in FACES:
+        face = importlib.import_module(module_name).face
+        face.seal()
+        app.register_blueprint(face.blueprint, url_prefix=prefix)
     # Bind lazily on the first request; importing app.py must not talk to AWS.
     app.register_middleware(_bind_middleware, "http")
 

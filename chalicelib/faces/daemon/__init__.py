@@ -1,0 +1,1 @@
+"""Daemon face: the RunWisp API under /daemon (seeds 002 and 003)."""
