@@ -20,6 +20,8 @@ def _add_local(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--endpoint", help="an external AWS-compatible endpoint instead of the embedded one")
     p.add_argument("--no-embedded", action="store_true", help="use real AWS (credentials from the environment)")
     p.add_argument("--tenant", default="dev", help="tenant of the printed development token")
+    p.add_argument("--daemon-config", metavar="PATH", help="a runwisp.toml file to load for the daemon face")
+    p.add_argument("--daemon-tenant", help="tenant that owns the file's tasks (default: --tenant)")
     p.set_defaults(run=_run_local)
 
 
@@ -34,8 +36,16 @@ def _run_local(args: argparse.Namespace) -> int:
         endpoint=args.endpoint,
         embedded=not args.no_embedded,
     )
+    if args.daemon_config:
+        os.environ["TASKLANE_DAEMON_CONFIG"] = os.path.abspath(args.daemon_config)
+        os.environ["TASKLANE_DAEMON_TENANT"] = args.daemon_tenant or args.tenant
+    # Locally nothing sits in front of the API, so `wait=true` may hold for its full wait_timeout.
+    os.environ.setdefault("TASKLANE_MAX_HOLD_SECONDS", "3600")
     runtime = LocalRuntime(options)
     runtime.start()
+    if args.daemon_config and not _load_daemon_config():
+        runtime.stop()
+        return 2
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     print(f"tasklane {runtime.url} (backend: {runtime.endpoint or 'AWS'})", flush=True)
@@ -52,6 +62,29 @@ def _run_local(args: argparse.Namespace) -> int:
     runtime.stop()
     print("stopped", flush=True)
     return 0
+
+
+def _load_daemon_config() -> bool:
+    """Apply the daemon face's file at start-up; False (with the reason printed) if it is broken."""
+    from chalicelib.errors import TasklaneError
+    from chalicelib.faces.daemon import catalog
+    from chalicelib.faces.daemon.config_file import parse_config, read_source
+    from chalicelib.runtime.wiring import ensure_bound
+    from chalicelib.timefmt import utcnow
+
+    ensure_bound()
+    tenant, source = os.environ["TASKLANE_DAEMON_TENANT"], os.environ["TASKLANE_DAEMON_CONFIG"]
+    try:
+        result = catalog.apply_file(tenant, parse_config(read_source(source)), now=utcnow())
+        started = catalog.start_up(tenant, now=utcnow())
+    except TasklaneError as exc:
+        where = f" at {exc.problems[0].location}" if exc.problems else ""
+        print(f"daemon config {source}: {exc.message}{where}", file=sys.stderr, flush=True)
+        return False
+    print(f"daemon config {source} loaded for tenant {tenant}: {len(result.added)} added,"
+          f" {len(result.changed)} changed, {len(result.removed)} removed; {started} started on start-up",
+          flush=True)
+    return True
 
 
 def _add_token(subparsers: argparse._SubParsersAction) -> None:

@@ -22,13 +22,14 @@ RECONCILE_EVERY = timedelta(seconds=60)
 SCAN_RUNS = 500
 
 
-def live_instances(task: Task) -> dict[int, str]:
-    """instance index -> run id of each instance with a pending or running run."""
+def live_instances(task: Task, *, ignore: frozenset[str] = frozenset()) -> dict[int, str]:
+    """instance index -> run id of each instance with a pending or running run (runs in
+    `ignore`, such as ones just told to stop, do not count)."""
     live: dict[int, str] = {}
     for count, run in enumerate(run_store.list_runs(task.tenant, task.task_id)):
         if count >= SCAN_RUNS:
             break
-        if run.instance_index is not None and run.status is not RunStatus.ENDED:
+        if run.instance_index is not None and run.status is not RunStatus.ENDED and run.run_id not in ignore:
             live.setdefault(run.instance_index, run.run_id)
     return live
 
@@ -59,9 +60,11 @@ def reconcile(task: Task, *, expected: datetime, now: datetime) -> int:
     return start_missing(task, now=now, key=expected.isoformat())
 
 
-def start_missing(task: Task, *, now: datetime, key: str, include_down: bool = False) -> int:
+def start_missing(
+    task: Task, *, now: datetime, key: str, include_down: bool = False, ignore: frozenset[str] = frozenset()
+) -> int:
     """Start a run for every instance that has none (ids derived from `key`: at most once)."""
-    live = live_instances(task)
+    live = live_instances(task, ignore=ignore)
     down = set() if include_down else down_instances(task)
     started = 0
     for index in range(task.spec.instances):
@@ -79,14 +82,15 @@ def start_missing(task: Task, *, now: datetime, key: str, include_down: bool = F
     return started
 
 
-def stop_service(task: Task, *, now: datetime, reason: EndReason = EndReason.STOPPED) -> int:
-    """Stop every live instance (pending ones end now, running ones are told to stop)."""
-    stopped = 0
+def stop_service(task: Task, *, now: datetime) -> list[str]:
+    """Stop every live instance (pending ones end now, running ones are told to stop); returns
+    the ids of the runs stopped."""
+    stopped: list[str] = []
     for run in run_store.list_runs(task.tenant, task.task_id):
         if run.status is RunStatus.PENDING:
             run_engine.cancel_pending(run, now=now, detail="service stopped")
-            stopped += 1
+            stopped.append(run.run_id)
         elif run.status is RunStatus.RUNNING:
             run_store.request_stop(task.tenant, task.task_id, run.run_id)
-            stopped += 1
+            stopped.append(run.run_id)
     return stopped

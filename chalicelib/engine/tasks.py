@@ -101,3 +101,20 @@ def delete_task(tenant: str, task_id: str, *, now: datetime) -> None:
         task_store.delete_task(tenant, task_id)
     except NotFound:
         log_event(_log, logging.INFO, "task already deleted", task_id=task_id)
+
+
+def set_enabled(task: Task, enabled: bool, *, now: datetime, disabled_code: str | None = None) -> Task:
+    """Enable or disable a task (its trigger restarts from `now` when enabled); a concurrent
+    change to the task is a `Conflict`."""
+    return save_task(
+        tenant=task.tenant,
+        task_id=task.task_id,
+        face=task.face,
+        name=task.name,
+        spec=task.spec,
+        enabled=enabled,
+        document=task.document,
+        now=now,
+        expected_revision=task.revision,
+        disabled_code=None if enabled else disabled_code,
+    )

@@ -132,11 +132,16 @@ class _Heartbeat(threading.Thread):
 
 
 def _resolve(task: Task, run: Run) -> tuple[str, dict]:
-    """The executor kind and configuration for this run (face overrides in `run.extra["exec"]`)."""
+    """The executor kind and configuration for this run: face overrides in `run.extra["exec"]`
+    replace the task's values, except `env`, which is merged (the run adds to the task's)."""
     kind, config = task.spec.executor, dict(task.spec.executor_config)
     if kind == "function":
         kind, config = functions.resolve(config)
-    config.update(run.extra.get("exec") or {})
+    override = dict(run.extra.get("exec") or {})
+    env = {**(config.get("env") or {}), **(override.pop("env", None) or {})}
+    config.update(override)
+    if env:
+        config["env"] = env
     return kind, config
 
 

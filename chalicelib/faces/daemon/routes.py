@@ -1,7 +1,9 @@
-"""Daemon face routes: importing this module registers every route on `face`."""
+"""Daemon face routes (RunWisp, seeds 002 and 003), mounted under /daemon: importing this
+module registers every route on `face`."""
 
 from __future__ import annotations
 
+from chalicelib.faces.daemon import logs_routes, runs_routes, tasks_routes  # noqa: F401 - they register routes
 from chalicelib.faces.daemon.face import face
 
 __all__ = ["face"]

@@ -1,0 +1,98 @@
+"""Daemon run logs: paged lines, raw text, and an SSE stream.
+
+Chalice (and API Gateway's REST integration) send a response whole, so the "stream" is a
+long poll in SSE framing: it holds until the run ends or the hold cap passes (well inside the
+gateway's 29 s), answers every line since `Last-Event-ID` as `line` events whose `id:` is the
+line number, then `done` if the run has ended. A client's EventSource reconnects on its own
+(`retry:` is set) and resumes from the last id it saw.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+from chalice import Response
+
+from chalicelib import settings
+from chalicelib.engine import logs
+from chalicelib.engine import runs as run_engine
+from chalicelib.engine.model import Run
+from chalicelib.engine.run_log import LogLine
+from chalicelib.errors import ValidationError
+from chalicelib.faces.daemon.face import face
+from chalicelib.faces.daemon.runs_routes import find
+from chalicelib.faces.daemon.runs_view import integer
+from chalicelib.faces.http import Call, json_response
+from chalicelib.timefmt import to_api
+
+MAX_LINES = 10_000
+#: How long one stream response holds at most, seconds (further capped by max_hold_seconds).
+STREAM_HOLD_SECONDS = 20.0
+_POLL_SECONDS = 0.5
+
+
+def _line(line: LogLine) -> dict:
+    return {"n": line.n, "ts": to_api(line.ts), "stream": line.stream, "text": line.text}
+
+
+@face.route("/api/tasks/{taskName}/runs/{runId}/log")
+def read_log(call: Call, taskName: str, runId: str) -> Response:  # noqa: N803 - the product's names
+    """`{lines, first_available, total_lines, truncated, finalized}`; a negative `from` counts
+    back from the end."""
+    _, run = find(call, taskName, runId)
+    start = integer(call.query, "from", 1, low=-MAX_LINES, high=10**9)
+    limit = integer(call.query, "limit", 1000, low=1, high=MAX_LINES)
+    page = logs.page(run, from_line=start, limit=limit)
+    return json_response({
+        "lines": [_line(line) for line in page.lines],
+        "first_available": page.first_available,
+        "total_lines": page.total_lines,
+        "truncated": page.truncated,
+        "finalized": run.is_terminal,
+    })
+
+
+@face.route("/api/tasks/{taskName}/runs/{runId}/log/raw")
+def read_raw_log(call: Call, taskName: str, runId: str) -> Response:  # noqa: N803
+    """The stored log as text/plain."""
+    _, run = find(call, taskName, runId)
+    return Response(body=logs.raw(run), status_code=200, headers={"Content-Type": "text/plain; charset=utf-8"})
+
+
+@face.route("/api/tasks/{taskName}/runs/{runId}/log/stream")
+def stream_log(call: Call, taskName: str, runId: str) -> Response:  # noqa: N803
+    """SSE: `line` events after `Last-Event-ID`, then `done` once the run has ended."""
+    _, run = find(call, taskName, runId)
+    after = _last_event_id(call)
+    hold = min(STREAM_HOLD_SECONDS, settings.current().max_hold_seconds)
+    deadline = time.monotonic() + hold
+    while not run.is_terminal and time.monotonic() < deadline:
+        time.sleep(_POLL_SECONDS)
+        run = run_engine.get_run(run.tenant, run.task_id, run.run_id)
+    return Response(body=_events(run, after), status_code=200,
+                    headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
+
+
+def _events(run: Run, after: int) -> str:
+    page = logs.page(run, from_line=after + 1, limit=10**9)
+    parts = ["retry: 1000\n\n"]
+    for line in page.lines:
+        parts.append(f"event: line\nid: {line.n}\ndata: {json.dumps(_line(line))}\n\n")
+    if run.is_terminal:
+        done = {"status": run.status.value, "end_reason": run.end_reason.value if run.end_reason else None,
+                "exit_code": run.exit_code, "total_lines": page.total_lines}
+        parts.append(f"event: done\ndata: {json.dumps(done)}\n\n")
+    return "".join(parts)
+
+
+def _last_event_id(call: Call) -> int:
+    raw = call.header("last-event-id") or call.query.get("last_event_id")
+    if raw is None or raw == "":
+        return 0
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValidationError("Last-Event-ID is a line number", location="header.Last-Event-ID",
+                              value=raw) from None
+    return max(0, value)

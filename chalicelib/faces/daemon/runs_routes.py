@@ -1,0 +1,98 @@
+"""Daemon runs: trigger (with `wait`), list, read, stop, delete, summary."""
+
+from __future__ import annotations
+
+from chalice import Response
+
+from chalicelib import settings
+from chalicelib.engine import runs as run_engine
+from chalicelib.engine.model import Run, Task, TriggeredBy
+from chalicelib.errors import BadRequest, Forbidden, NotFound
+from chalicelib.faces.daemon import catalog
+from chalicelib.faces.daemon.definition import TASK_ID_PREFIX, check_name, run_override, task_id_for
+from chalicelib.faces.daemon.face import face
+from chalicelib.faces.daemon.runs_view import boolean, integer, parse_run_query, render_run, summary
+from chalicelib.faces.http import Call, json_response
+from chalicelib.timefmt import utcnow
+
+DEFAULT_WAIT_TIMEOUT = 300
+
+
+@face.route("/api/tasks/{taskName}/run", ["POST"])
+def trigger(call: Call, taskName: str) -> Response:  # noqa: N803 - the product's path parameter name
+    """Create a run now (201); with `wait=true`, hold until it ends or `wait_timeout` passes."""
+    check_name(taskName)
+    wait = boolean(call.query, "wait")
+    wait_timeout = integer(call.query, "wait_timeout", DEFAULT_WAIT_TIMEOUT, low=1, high=3600)
+    body = call.json_body(required=False) or {}
+    if not isinstance(body, dict):
+        raise BadRequest("the body is an object such as {\"params\": {...}}")
+    supplied = body.get("params")
+    if supplied is not None and not isinstance(supplied, dict):
+        raise BadRequest("params is an object of parameter values")
+    task = catalog.get(call.principal.tenant, taskName)
+    if task.spec.kind == "service":
+        raise Forbidden(f"{taskName!r} is a service; use its restart endpoint")
+    if not (task.document or {}).get("api_trigger", True):
+        raise Forbidden(f"task {taskName!r} does not allow API triggers (api_trigger = false)")
+    override, values = run_override(task, supplied)
+    run = run_engine.trigger_run(task, triggered_by=TriggeredBy.API, now=utcnow(), source="api", params=values,
+                                 extra={"exec": override})
+    if wait:
+        hold = min(float(wait_timeout), settings.current().max_hold_seconds)
+        run = run_engine.wait_for_end(run.tenant, run.task_id, run.run_id, timeout=hold)
+    return json_response(render_run(run), 201)
+
+
+@face.route("/api/runs")
+def list_all_runs(call: Call) -> Response:
+    """Every daemon run of the tenant, newest first: `{runs, total}`."""
+    query = parse_run_query(call.query)
+    runs = (r for r in run_engine.list_tenant_runs(call.principal.tenant) if r.task_id.startswith(TASK_ID_PREFIX))
+    return json_response(query.page(runs))
+
+
+@face.route("/api/runs/summary")
+def runs_summary(call: Call) -> Response:
+    """`{total, success, failed, missed}` over the tenant's ended daemon runs."""
+    runs = (r for r in run_engine.list_tenant_runs(call.principal.tenant) if r.task_id.startswith(TASK_ID_PREFIX))
+    return json_response(summary(runs))
+
+
+@face.route("/api/tasks/{taskName}/runs")
+def list_task_runs(call: Call, taskName: str) -> Response:  # noqa: N803
+    """One task's runs, newest first: `{runs, total}`."""
+    check_name(taskName)
+    query = parse_run_query(call.query)
+    task = catalog.get(call.principal.tenant, taskName)
+    return json_response(query.page(run_engine.runs_of(task.tenant, task.task_id)))
+
+
+@face.route("/api/tasks/{taskName}/runs/{runId}")
+def get_run(call: Call, taskName: str, runId: str) -> Response:  # noqa: N803
+    return json_response(render_run(find(call, taskName, runId)[1]))
+
+
+@face.route("/api/tasks/{taskName}/runs/{runId}", ["DELETE"])
+def delete_run(call: Call, taskName: str, runId: str) -> Response:  # noqa: N803
+    """Delete an ended run and its log (409 while it is in flight)."""
+    _, run = find(call, taskName, runId)
+    run_engine.delete_run(run.tenant, run.task_id, run.run_id)
+    return Response(body="", status_code=204)
+
+
+@face.route("/api/tasks/{taskName}/runs/{runId}/stop", ["POST"])
+def stop_run(call: Call, taskName: str, runId: str) -> Response:  # noqa: N803
+    """Stop a run: pending ends now; running ends `stopped` after the graceful stop window."""
+    _, run = find(call, taskName, runId)
+    return json_response(render_run(run_engine.stop_run(run.tenant, run.task_id, run.run_id, now=utcnow())))
+
+
+def find(call: Call, task_name: str, run_id: str) -> tuple[Task, Run]:
+    """The task and one of its runs, or `NotFound` naming which is missing."""
+    check_name(task_name)
+    task = catalog.get(call.principal.tenant, task_name)
+    try:
+        return task, run_engine.get_run(task.tenant, task_id_for(task_name), run_id)
+    except NotFound:
+        raise NotFound(f"run {run_id!r} of task {task_name!r} not found") from None
