@@ -233,3 +233,8 @@ def test_health_needs_no_token(client):
 def test_every_protected_route_needs_a_token(client):
     status, body, headers = call(client, "GET", "/api/tasks", headers={"Authorization": "Bearer nope"})
     assert status == 401 and headers["Content-Type"] == "application/problem+json"
+
+
+def test_the_openapi_document_describes_the_daemon_face(client):
+    paths = json.loads(client.http.get("/openapi.json").body)["paths"]
+    assert "/daemon/api/tasks/{taskName}/run" in paths and "/daemon/api/reload" in paths

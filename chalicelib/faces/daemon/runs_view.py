@@ -42,6 +42,8 @@ def render_run(run: Run) -> dict[str, Any]:
             body["end_at"] = to_api(run.ended_at)
     if run.retry_of_run_id:
         body["retry_of_run_id"] = run.retry_of_run_id
+    if run.nominal_at:
+        body["scheduled_at"] = to_api(run.nominal_at)  # the cron tick it belongs to (tasklane's addition)
     if run.detail:
         body["detail"] = run.detail
     return body
