@@ -52,7 +52,8 @@ def render_error(error: TasklaneError, trace: str) -> Response:
             "detail": problem.message if not problem.location else f"{problem.location}: {problem.message}",
         }
         for problem in problems
-    ] or [{"code": _CODES.get(status, f"HTTP-{status}"), "title": _TITLES.get(status, "Error"), "detail": error.message}]
+    ] or [{"code": _CODES.get(status, f"HTTP-{status}"), "title": _TITLES.get(status, "Error"),
+           "detail": error.message}]
     headers = {"X-Trace-Id": trace}
     retry_after = getattr(error, "retry_after", None)
     if retry_after is not None:
