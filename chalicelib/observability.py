@@ -68,9 +68,24 @@ def configure_logging(level: int = logging.INFO) -> None:
     root.propagate = False
 
 
+class _StampTraceId(logging.Filter):
+    """Stamps each record with the trace id current when it was logged (not when formatted)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "trace_id", None) is None:
+            record.trace_id = _trace_id.get()
+        return True
+
+
+_STAMP = _StampTraceId()
+
+
 def get_logger(name: str) -> logging.Logger:
-    """A logger under the `tasklane` namespace."""
-    return logging.getLogger(f"tasklane.{name}")
+    """A logger under the `tasklane` namespace; its records carry the current trace id."""
+    logger = logging.getLogger(f"tasklane.{name}")
+    if _STAMP not in logger.filters:
+        logger.addFilter(_STAMP)
+    return logger
 
 
 def log_event(logger: logging.Logger, level: int, message: str, **fields: object) -> None:

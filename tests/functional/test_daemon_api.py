@@ -238,3 +238,17 @@ def test_every_protected_route_needs_a_token(client):
 def test_the_openapi_document_describes_the_daemon_face(client):
     paths = json.loads(client.http.get("/openapi.json").body)["paths"]
     assert "/daemon/api/tasks/{taskName}/run" in paths and "/daemon/api/reload" in paths
+
+
+def test_an_unexpected_failure_is_a_500_problem_with_a_trace_id_and_no_traceback(client, monkeypatch, caplog):
+    from chalicelib.faces.daemon import catalog
+
+    def explode(tenant):
+        raise RuntimeError("disk on fire at /secret/path")
+
+    monkeypatch.setattr(catalog, "daemon_tasks", explode)
+    status, body, headers = call(client, "GET", "/api/tasks")
+    assert status == 500 and headers["Content-Type"] == "application/problem+json"
+    assert body["traceId"] and "secret" not in json.dumps(body) and "Traceback" not in json.dumps(body)
+    logged = [r for r in caplog.records if r.getMessage() == "unexpected failure"]
+    assert logged and logged[-1].trace_id == body["traceId"] and logged[-1].exc_info  # the traceback is logged
