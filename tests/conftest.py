@@ -20,6 +20,7 @@ os.environ.update(
         "AWS_REGION": "us-east-1",
         "TASKLANE_JWT_SECRET": TEST_SECRET,
         "TASKLANE_STAGE": "test",
+        "TASKLANE_HEARTBEAT_SECONDS": "0.5",  # stops are noticed quickly, so tests stay short
     }
 )
 settings.reset()

@@ -116,18 +116,22 @@ def start_run(
     return get_run(tenant, task_id, run_id)
 
 
-def renew_lease(tenant: str, task_id: str, run_id: str, *, worker_id: str, lease_until: datetime) -> bool:
-    """Extend a running run's lease; False if the run is no longer ours (it was swept)."""
+def renew_lease(
+    tenant: str, task_id: str, run_id: str, *, worker_id: str, lease_until: datetime
+) -> bool | None:
+    """Extend a running run's lease. None if the run is no longer ours (it was swept);
+    otherwise whether a stop was requested (read from the same write, no extra read)."""
+    item = RunItem(task_key(tenant, task_id), run_id)
     try:
-        RunItem(task_key(tenant, task_id), run_id).update(
+        item.update(
             actions=[RunItem.lease_until.set(to_iso(lease_until))],
             condition=(RunItem.status == RunStatus.RUNNING.value) & (RunItem.worker_id == worker_id),
         )
     except UpdateError as exc:
         if _failed_condition(exc):
-            return False
+            return None
         raise
-    return True
+    return bool(item.stop_requested)
 
 
 def finish_run(
