@@ -44,6 +44,12 @@ class Settings:
     lookahead_seconds: int = 60
     #: Longest a request may be held open (wait=true, SSE, claim wait), seconds.
     max_hold_seconds: float = 25.0
+    #: Scheduling face: disable a task after this many consecutive failed runs (0: never).
+    disable_after_failures: int = 5
+    #: Scheduling face rate tier 1 (reads), requests per user per minute; 0 turns it off.
+    rate_tier1: int = 1000
+    #: Scheduling face rate tier 2 (writes and starts), requests per user per minute; 0: off.
+    rate_tier2: int = 100
 
     @property
     def runs_queue_name(self) -> str:
@@ -76,6 +82,9 @@ def load_settings() -> Settings:
         queue_shards=_int("TASKLANE_QUEUE_SHARDS", 8),
         lookahead_seconds=_int("TASKLANE_LOOKAHEAD_SECONDS", 60),
         max_hold_seconds=float(env.get("TASKLANE_MAX_HOLD_SECONDS", "25")),
+        disable_after_failures=_int("TASKLANE_DISABLE_AFTER_FAILURES", 5),
+        rate_tier1=_int("TASKLANE_RATE_TIER1", 1000),
+        rate_tier2=_int("TASKLANE_RATE_TIER2", 100),
     )
 
 

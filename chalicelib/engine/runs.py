@@ -344,3 +344,8 @@ def wait_for_end(tenant: str, task_id: str, run_id: str, *, timeout: float, poll
         if run.is_terminal or time.monotonic() >= deadline:
             return run
         time.sleep(min(poll, max(0.0, deadline - time.monotonic())))
+
+
+def last_run(tenant: str, task_id: str) -> Run | None:
+    """A task's newest run (one read of one item), or None when it never ran."""
+    return next(iter(run_store.list_runs(tenant, task_id, limit=1)), None)

@@ -118,3 +118,24 @@ def set_enabled(task: Task, enabled: bool, *, now: datetime, disabled_code: str 
         expected_revision=task.revision,
         disabled_code=None if enabled else disabled_code,
     )
+
+
+def chain_edges(tenant: str) -> Iterator[tuple[str, str, frozenset[str] | None]]:
+    """(parent id, child id, outcomes) of every subscription edge of the tenant."""
+    return task_store.subscriptions_of_tenant(tenant)
+
+
+def forget_subscribers(tenant: str, parent_task_id: str) -> int:
+    """Drop the edges from a deleted parent to its children, so the graph holds only live tasks."""
+    return task_store.delete_subscriptions_from(tenant, parent_task_id)
+
+
+def claim_name(tenant: str, key: str, task_id: str) -> bool:
+    """Atomically reserve a name that must be unique in the tenant for `task_id`; False when
+    another task holds it."""
+    return task_store.claim_unique_name(tenant, key, task_id)
+
+
+def release_name(tenant: str, key: str, task_id: str) -> None:
+    """Give back a name reserved with `claim_name` (only if `task_id` holds it)."""
+    task_store.release_unique_name(tenant, key, task_id)

@@ -358,3 +358,42 @@ def claim_tick_with_run(
             return False
         raise
     return True
+
+
+def delete_subscriptions_from(tenant: str, parent_id: str) -> int:
+    """Remove every subscription edge whose parent is `parent_id` (the parent was deleted);
+    returns how many went."""
+    removed = 0
+    for item in RecordItem.query(tenant, RecordItem.sk.startswith(f"{SUB_PREFIX}{parent_id}#")):
+        item.delete()
+        removed += 1
+    return removed
+
+
+NAME_PREFIX = "name#"
+
+
+def claim_unique_name(tenant: str, key: str, task_id: str) -> bool:
+    """Record that the unique name `key` belongs to `task_id` (a conditional put, so two racing
+    claims cannot both win); False when another task holds it. Claiming one's own name is True."""
+    try:
+        RecordItem(tenant, NAME_PREFIX + key, data={"task_id": task_id}).save(condition=RecordItem.pk.does_not_exist())
+        return True
+    except PutError as exc:
+        if not _conditional_failed(exc):
+            raise
+    try:
+        holder = RecordItem.get(tenant, NAME_PREFIX + key, consistent_read=True)
+    except DoesNotExist:
+        return claim_unique_name(tenant, key, task_id)  # released in between: try again
+    return holder.data.get("task_id") == task_id
+
+
+def release_unique_name(tenant: str, key: str, task_id: str) -> None:
+    """Forget that `task_id` holds the unique name `key` (nothing happens if another task holds it)."""
+    try:
+        holder = RecordItem.get(tenant, NAME_PREFIX + key, consistent_read=True)
+    except DoesNotExist:
+        return
+    if holder.data.get("task_id") == task_id:
+        holder.delete()

@@ -53,8 +53,10 @@ def test_a_seconds_field_cron_task_fires_on_time(daemon):
     for run in runs:
         scheduled, started = from_iso(run["scheduled_at"]), from_iso(run["start_at"])
         assert scheduled.second % 2 == 0 and scheduled.microsecond == 0
-        # It started on its second: SQS DelaySeconds has one-second resolution, plus polling.
-        assert timedelta(0) <= started - scheduled < timedelta(seconds=2)
+        # It started on its second: SQS DelaySeconds has one-second resolution, plus
+        # polling; the bound leaves a second for a loaded CI machine (2 CPUs running the
+        # runtime, moto and the test). Lateness itself is measured by bench/fire_lateness.py.
+        assert timedelta(0) <= started - scheduled < timedelta(seconds=3)
 
 
 def test_a_manual_run_with_params_and_wait_returns_its_outcome_and_log(daemon):

@@ -1,0 +1,150 @@
+"""List query parameters of the scheduling face: `filter`, `sort`, `limit`, `page`, and `links`.
+
+Lists are small per tenant and per caller (access decides what a caller sees, which no index
+can express), so a list is read, filtered and sorted in memory and cut into pages. `page` is a
+signed cursor (`chalicelib.cursor`) holding the offset, bound to the tenant, the caller, the
+list, the sort and the filter: it cannot be forged, nor reused on another list or query.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from chalicelib import settings
+from chalicelib.cursor import CursorCodec
+from chalicelib.errors import ValidationError
+from chalicelib.faces.http import Call
+from chalicelib.faces.scheduling.scim import FieldType, Filter, parse_filter
+
+#: Page size when `limit` is absent, and the largest `limit` accepted.
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 100
+
+
+@dataclass(frozen=True, kw_only=True)
+class ListQuery:
+    """A list request's parsed parameters."""
+
+    #: The parsed SCIM filter, if one was given.
+    filter: Filter | None
+    #: The sort value as given (`-updatedAt`).
+    sort: str
+    #: The field the sort names.
+    sort_field: str
+    descending: bool
+    limit: int
+    #: Index of the first item of the page.
+    offset: int
+    #: What the cursor is bound to (list, caller, sort, filter).
+    scope: str
+
+
+def _codec() -> CursorCodec:
+    return CursorCodec(settings.current().cursor_secret or settings.current().jwt_secret)
+
+
+def parse_list_query(
+    call: Call,
+    *,
+    list_name: str,
+    sort_fields: Sequence[str],
+    default_sort: str,
+    filter_fields: Mapping[str, FieldType] | None = None,
+) -> ListQuery:
+    """Read `filter`, `sort`, `limit` and `page`; a bad value is a `ValidationError` naming it."""
+    query = call.query
+    text = query.get("filter")
+    parsed = parse_filter(text, filter_fields) if filter_fields is not None and text else None
+    sort = query.get("sort") or default_sort
+    allowed = {f"{sign}{name}" for name in sort_fields for sign in "+-"}
+    if sort not in allowed:
+        raise ValidationError(
+            "sort must be one of " + ", ".join(f"{sign}{name}" for name in sort_fields for sign in "+-"),
+            location="query.sort", value=sort,
+        )
+    limit = parse_int(query.get("limit"), "query.limit", default=DEFAULT_LIMIT, low=1, high=MAX_LIMIT)
+    scope = f"scheduling|{list_name}|{call.principal.user_id}|{sort}|{text or ''}"
+    offset = 0
+    if query.get("page"):
+        position = _codec().decode(query["page"], tenant=call.principal.tenant, scope=scope)
+        if not isinstance(position, dict) or not isinstance(position.get("o"), int) or position["o"] < 0:
+            raise ValidationError("cursor is not valid", location="query.page")
+        offset = position["o"]
+    return ListQuery(filter=parsed, sort=sort, sort_field=sort[1:], descending=sort[0] == "-", limit=limit,
+                     offset=offset, scope=scope)
+
+
+def parse_int(raw: str | None, location: str, *, default: int | None, low: int, high: int | None = None) -> int | None:
+    """An integer query parameter within [low, high]; `ValidationError` naming it otherwise."""
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValidationError(f"{location} must be an integer", location=location, value=raw) from None
+    if value < low or (high is not None and value > high):
+        bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise ValidationError(f"{location} must be {bounds}", location=location, value=raw)
+    return value
+
+
+def _sort_key(value: Any) -> Any:
+    return value.casefold() if isinstance(value, str) else value
+
+
+def order(
+    items: list[Any], field_of: Callable[[Any], Any], *, descending: bool, tie: Callable[[Any], Any]
+) -> list[Any]:
+    """Sort by a field (strings fold case); items without a value come last either way; ties
+    are broken by `tie` so pages are stable."""
+    present = [item for item in items if field_of(item) is not None]
+    absent = [item for item in items if field_of(item) is None]
+    present.sort(key=tie)
+    present.sort(key=lambda item: _sort_key(field_of(item)), reverse=descending)
+    absent.sort(key=tie)
+    return present + absent
+
+
+@dataclass(frozen=True, kw_only=True)
+class Page:
+    """One page of a list and the links around it."""
+
+    items: list[Any]
+    links: dict[str, dict[str, str]]
+
+
+def paginate(call: Call, query: ListQuery, items: list[Any]) -> Page:
+    """Cut the page out of the sorted list and build `links.self/next/prev.href`."""
+    start = min(query.offset, len(items))
+    end = start + query.limit
+    links = {"self": {"href": _href(call, query, query.offset if query.offset else None)}}
+    if end < len(items):
+        links["next"] = {"href": _href(call, query, end)}
+    if start > 0:
+        links["prev"] = {"href": _href(call, query, max(0, start - query.limit))}
+    return Page(items=items[start:end], links=links)
+
+
+def _href(call: Call, query: ListQuery, offset: int | None) -> str:
+    params = {key: value for key, value in call.query.items() if key != "page"}
+    if offset is not None:
+        params["page"] = _codec().encode({"o": offset}, tenant=call.principal.tenant, scope=query.scope)
+    return request_url(call, params)
+
+
+def request_url(call: Call, params: Mapping[str, str]) -> str:
+    """The URL of this request with other query parameters: absolute when the Host is known."""
+    request = call.request
+    context = request.context or {}
+    path = context.get("path") or context.get("resourcePath") or ""
+    for name, value in (request.uri_params or {}).items():
+        path = path.replace("{" + name + "}", value)
+    headers = request.headers or {}
+    host = headers.get("host")
+    local = bool(host) and host.split(":")[0] in ("localhost", "127.0.0.1")
+    proto = headers.get("x-forwarded-proto") or ("http" if local else "https")
+    base = f"{proto}://{host}{path}" if host else path
+    return f"{base}?{urlencode(params)}" if params else base
