@@ -22,6 +22,7 @@ from typing import Any
 import boto3
 
 from chalicelib import settings
+from chalicelib.runtime import moto_isolation
 from chalicelib.runtime.event_sources import SqsPoller, Ticker
 from chalicelib.runtime.resources import create_resources
 
@@ -56,6 +57,7 @@ class EmbeddedBackend:
     def __init__(self, port: int = 0) -> None:
         from moto.server import ThreadedMotoServer
 
+        moto_isolation.install()
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
 
     def start(self) -> str:

@@ -77,3 +77,44 @@ def test_a_run_delivered_to_two_workers_at_once_executes_once(server_aws, monkey
     from chalicelib.engine import logs
 
     assert logs.raw(only).count("ran") == 1
+
+
+def test_a_contested_transaction_has_one_winner_on_the_embedded_backend(server_aws):
+    """DynamoDB applies a transaction atomically; the embedded moto server must too, or two
+    dispatchers both claim one tick (moto alone checks conditions and writes without a lock)."""
+    import sys
+
+    rounds, winners = 15, []
+    # Switch threads every microsecond so moto's check-then-write windows interleave.
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        winners = _contest(rounds)
+    finally:
+        sys.setswitchinterval(previous)
+    assert winners == [1] * rounds
+
+
+def _contest(rounds: int) -> list[int]:
+    from chalicelib.engine.model import Run
+    from chalicelib.engine.model import RunStatus as Status
+    from chalicelib.store import tasks as task_store
+    from chalicelib.store.codec import run_to_item
+
+    winners = []
+    for n in range(rounds):
+        tasks.save_task(tenant="acme", task_id=f"c{n}", face="test", name=f"c{n}",
+                        spec=TaskSpec(executor="command", executor_config={"args": ["true"]},
+                                      trigger=TriggerSpec(expression="*/10 * * * * *")),
+                        enabled=True, document=None, now=T0)
+        due = tasks.get_task("acme", f"c{n}").next_fire_at
+
+        def claim(n=n, due=due) -> bool:
+            run = Run(tenant="acme", task_id=f"c{n}", run_id=f"r{n}", status=Status.PENDING,
+                      triggered_by=TriggeredBy.CRON, created_at=T0, nominal_at=due)
+            return task_store.claim_tick_with_run("acme", f"c{n}", expected=due,
+                                                  next_fire_at=due + timedelta(seconds=10),
+                                                  run_item=run_to_item(run))
+
+        winners.append(sum(_race(claim, threads=4)))
+    return winners
