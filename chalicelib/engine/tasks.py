@@ -87,6 +87,14 @@ def list_tasks(tenant: str, *, face: str | None = None) -> Iterator[Task]:
     return task_store.list_tasks(tenant, face=face)
 
 
+def tasks_by_update(
+    tenant: str, face: str, *, descending: bool, after: dict[str, str] | None = None, first_chunk: int = 25
+) -> Iterator[tuple[Task, dict[str, str]]]:
+    """A face's tasks in order of last change, each with a position to resume after it; the
+    first read takes `first_chunk` tasks (a page's worth), later ones more."""
+    return task_store.tasks_by_update(tenant, face, descending=descending, after=after, first_chunk=first_chunk)
+
+
 def delete_task(tenant: str, task_id: str, *, now: datetime) -> None:
     """Delete a task: pending runs are canceled, running runs asked to stop, then the item goes."""
     from chalicelib.engine import runs as run_engine

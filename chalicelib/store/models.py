@@ -35,6 +35,17 @@ class DueIndex(GlobalSecondaryIndex):
     next_fire_at = UnicodeAttribute(range_key=True)
 
 
+class UpdatedIndex(GlobalSecondaryIndex):
+    """A face's tasks of one tenant in `updated_at` order, for lists paged by key, not offset."""
+
+    class Meta:
+        index_name = "by_update"
+        projection = KeysOnlyProjection()
+
+    face_key = UnicodeAttribute(hash_key=True)
+    updated_at = UnicodeAttribute(range_key=True)
+
+
 class TaskItem(Model):
     """A task definition with its trigger state. pk = tenant, sk = "task#<task id>"."""
 
@@ -46,6 +57,8 @@ class TaskItem(Model):
     task_id = UnicodeAttribute()
     #: Which face owns the task (`scheduling`, `daemon`, `agent`, `execution`).
     face = UnicodeAttribute()
+    #: "<tenant>#<face>": the partition of the `by_update` index.
+    face_key = UnicodeAttribute(null=True)
     name = UnicodeAttribute()
     #: `task` or `service`.
     kind = UnicodeAttribute(default="task")
@@ -73,6 +86,7 @@ class TaskItem(Model):
     waiting = ListAttribute(of=UnicodeAttribute, null=True)
 
     due_index = DueIndex()
+    updated_index = UpdatedIndex()
 
 
 class RecordItem(Model):

@@ -76,6 +76,7 @@ def put_task(
         _sk(task_id),
         task_id=task_id,
         face=face,
+        face_key=f"{tenant}#{face}",
         name=name,
         enabled=enabled,
         spec=spec_to_json(spec),
@@ -124,7 +125,41 @@ def list_tasks(tenant: str, *, face: str | None = None) -> Iterator[Task]:
     """Every task of a tenant (optionally of one face), in id order."""
     condition = TaskItem.face == face if face else None
     for item in TaskItem.query(tenant, TaskItem.sk.startswith(TASK_PREFIX), filter_condition=condition):
+        metrics.count_read()
         yield task_from_item(item)
+
+
+#: The most keys read per query of the `by_update` index: what one BatchGetItem takes.
+MAX_CHUNK = 100
+
+
+def tasks_by_update(
+    tenant: str, face: str, *, descending: bool, after: dict[str, str] | None = None, first_chunk: int = 25
+) -> Iterator[tuple[Task, dict[str, str]]]:
+    """A face's tasks of the tenant in `updated_at` order, each with its position in the index
+    (pass it as `after` to resume behind that task). Reads lazily: `first_chunk` keys, then
+    twice as many each time up to `MAX_CHUNK`, each chunk's items in one batch, so a caller
+    that stops early (a page is full) reads little more than it uses."""
+    start = {name: {"S": value} for name, value in after.items()} if after else None
+    chunk = max(1, min(first_chunk, MAX_CHUNK))
+    while True:
+        result = TaskItem.updated_index.query(
+            f"{tenant}#{face}", scan_index_forward=not descending, limit=chunk, page_size=chunk,
+            last_evaluated_key=start,
+        )
+        keys = [(key.pk, key.sk, key.updated_at) for key in result]
+        if keys:
+            found = {(item.pk, item.sk): item for item in TaskItem.batch_get([(pk, sk) for pk, sk, _ in keys])}
+            for pk, sk, updated_at in keys:
+                item = found.get((pk, sk))
+                if item is not None:  # deleted since the index was read
+                    metrics.count_read()
+                    yield task_from_item(item), {"face_key": f"{tenant}#{face}", "updated_at": updated_at,
+                                                 "pk": pk, "sk": sk}
+        start = result.last_evaluated_key
+        if not start:
+            return
+        chunk = min(chunk * 2, MAX_CHUNK)
 
 
 def due_keys(shard: str, horizon: datetime) -> Iterator[tuple[str, str]]:

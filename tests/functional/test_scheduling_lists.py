@@ -144,3 +144,48 @@ def test_the_rate_window_is_shared_through_the_store_and_resets_each_minute(aws)
     assert first.allowed and second.allowed and not third.allowed and third.retry_after == 1
     assert count_request("acme", "alice", "tier2", limit=2, now=at.replace(minute=1)).count == 1
     assert count_request("acme", "bob", "tier2", limit=2, now=at).count == 1
+
+
+@pytest.fixture
+def mixed(api):
+    """24 tasks updated in turn: alice's sales-N and ops-N, and bob's private bob-N."""
+    bob = api.as_("bob")
+    for n in range(8):
+        api.create(task_body(f"sales-{n}", app_id=f"s{n}"))
+        api.create(task_body(f"ops-{n}", app_id=f"o{n}"))
+        bob.create(task_body(f"bob-{n}", app_id=f"b{n}"))
+
+
+def walk(api, href, direction="next"):
+    pages = []
+    while href:
+        answer = api.follow(href)
+        pages.append(names(answer))
+        href = answer.json["links"].get(direction, {}).get("href")
+    return pages
+
+
+def test_the_default_sort_pages_by_key_forward_and_back_with_filter_and_access(api, mixed):
+    query = f'{BASE}?limit=3&filter=name co "sales" or name co "bob"'
+    pages = walk(api, query)
+    # alice sees her sales tasks only (bob's are private), newest update first, each once
+    assert pages == [["sales-7", "sales-6", "sales-5"], ["sales-4", "sales-3", "sales-2"], ["sales-1", "sales-0"]]
+    last = api.get(query)
+    for _ in range(2):
+        last = api.follow(last.json["links"]["next"]["href"])
+    assert "next" not in last.json["links"]
+    assert walk(api, last.json["links"]["prev"]["href"], "prev") == pages[-2::-1]
+    # ascending order pages by the same index
+    assert [name for page in walk(api, f"{BASE}?limit=5&sort=%2BupdatedAt&filter=name sw \"ops\"")
+            for name in page] == [f"ops-{n}" for n in range(8)]
+    # an admin sees bob's too
+    admin = api.as_("root", admin=True)
+    assert sum(len(page) for page in walk(admin, f"{BASE}?limit=7")) == 24
+
+
+def test_the_first_page_of_the_default_sort_reads_a_page_of_tasks_not_all(api, mixed):
+    from chalicelib.store import metrics
+
+    metrics.reset()
+    assert names(api.as_("root", admin=True).get(f"{BASE}?limit=3")) == ["bob-7", "ops-7", "sales-7"]
+    assert metrics.items_read() <= 4 + 1  # the page and one more (to know a next page exists), + the caller

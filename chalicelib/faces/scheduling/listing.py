@@ -1,14 +1,21 @@
 """List query parameters of the scheduling face: `filter`, `sort`, `limit`, `page`, and `links`.
 
-Lists are small per tenant and per caller (access decides what a caller sees, which no index
-can express), so a list is read, filtered and sorted in memory and cut into pages. `page` is a
-signed cursor (`chalicelib.cursor`) holding the offset, bound to the tenant, the caller, the
-list, the sort and the filter: it cannot be forged, nor reused on another list or query.
+A list sorted by a key some index keeps in order (`updatedAt` for tasks) is paged by key: rows
+come from the index in order, access and the filter drop what the caller may not see, and
+reading stops once the page is full; `page` holds the position of the page's last (or, going
+back, first) row. That is the default sort, so the usual list costs a page's worth of reads,
+and walking all pages reads each task once. Any other sort reads the caller's whole list,
+filters and sorts it in memory and cuts pages by offset.
+
+`page` is a signed cursor (`chalicelib.cursor`), bound to the tenant, the caller, the list, the
+sort and the filter: it cannot be forged, nor reused on another list or query. Paging by key
+has the usual consequence: a task changed while a client walks the pages moves in the order,
+so it can appear twice or not at all in that walk.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -36,8 +43,11 @@ class ListQuery:
     sort_field: str
     descending: bool
     limit: int
-    #: Index of the first item of the page.
+    #: Index of the first item of the page (lists cut by offset).
     offset: int
+    #: Index position the page starts behind (lists paged by key), and whether it goes back.
+    anchor: dict[str, str] | None = None
+    backward: bool = False
     #: What the cursor is bound to (list, caller, sort, filter).
     scope: str
 
@@ -67,14 +77,28 @@ def parse_list_query(
         )
     limit = parse_int(query.get("limit"), "query.limit", default=DEFAULT_LIMIT, low=1, high=MAX_LIMIT)
     scope = f"scheduling|{list_name}|{call.principal.user_id}|{sort}|{text or ''}"
-    offset = 0
+    offset, anchor, backward = 0, None, False
     if query.get("page"):
         position = _codec().decode(query["page"], tenant=call.principal.tenant, scope=scope)
-        if not isinstance(position, dict) or not isinstance(position.get("o"), int) or position["o"] < 0:
+        if _valid_offset(position):
+            offset = position["o"]
+        elif _valid_anchor(position):
+            anchor, backward = position["k"], position["d"] == "p"
+        else:
             raise ValidationError("cursor is not valid", location="query.page")
-        offset = position["o"]
     return ListQuery(filter=parsed, sort=sort, sort_field=sort[1:], descending=sort[0] == "-", limit=limit,
-                     offset=offset, scope=scope)
+                     offset=offset, anchor=anchor, backward=backward, scope=scope)
+
+
+def _valid_offset(position: Any) -> bool:
+    return isinstance(position, dict) and isinstance(position.get("o"), int) and position["o"] >= 0
+
+
+def _valid_anchor(position: Any) -> bool:
+    if not isinstance(position, dict) or position.get("d") not in ("n", "p"):
+        return False
+    key = position.get("k")
+    return isinstance(key, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in key.items())
 
 
 def parse_int(raw: str | None, location: str, *, default: int | None, low: int, high: int | None = None) -> int | None:
@@ -128,10 +152,44 @@ def paginate(call: Call, query: ListQuery, items: list[Any]) -> Page:
     return Page(items=items[start:end], links=links)
 
 
-def _href(call: Call, query: ListQuery, offset: int | None) -> str:
+#: Rows of a list paged by key: `rows(descending, after)` yields (row, index position) in order.
+Rows = Callable[[bool, "dict[str, str] | None"], Iterator[tuple[Any, dict[str, str]]]]
+
+
+def keyset_paginate(call: Call, query: ListQuery, rows: Rows, accept: Callable[[Any], Any]) -> Page:
+    """One page of a list paged by key. `accept(row)` gives the page item for a row the caller
+    sees and the filter matches, None otherwise; reading stops at the first row past the page."""
+    backward = query.backward
+    taken: list[tuple[Any, dict[str, str]]] = []
+    for row, position in rows(query.descending != backward, query.anchor):
+        item = accept(row)
+        if item is not None:
+            taken.append((item, position))
+            if len(taken) > query.limit:
+                break
+    more = len(taken) > query.limit
+    taken = taken[: query.limit]
+    if backward:
+        taken.reverse()
+    links = {"self": {"href": _href(call, query, _current(call))}}
+    if taken and (more if not backward else True):
+        links["next"] = {"href": _href(call, query, {"k": taken[-1][1], "d": "n"})}
+    if taken and (more if backward else query.anchor is not None):
+        links["prev"] = {"href": _href(call, query, {"k": taken[0][1], "d": "p"})}
+    return Page(items=[item for item, _ in taken], links=links)
+
+
+def _current(call: Call) -> str | None:
+    return call.query.get("page") or None
+
+
+def _href(call: Call, query: ListQuery, cursor: int | dict | str | None) -> str:
     params = {key: value for key, value in call.query.items() if key != "page"}
-    if offset is not None:
-        params["page"] = _codec().encode({"o": offset}, tenant=call.principal.tenant, scope=query.scope)
+    if isinstance(cursor, str):
+        params["page"] = cursor
+    elif cursor is not None:
+        payload = {"o": cursor} if isinstance(cursor, int) else cursor
+        params["page"] = _codec().encode(payload, tenant=call.principal.tenant, scope=query.scope)
     return request_url(call, params)
 
 

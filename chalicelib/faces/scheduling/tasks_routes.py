@@ -31,8 +31,8 @@ from chalicelib.faces.scheduling.documents import (
     worker_type,
 )
 from chalicelib.faces.scheduling.face import face
-from chalicelib.faces.scheduling.graph import Direction, traverse
-from chalicelib.faces.scheduling.listing import order, paginate, parse_list_query
+from chalicelib.faces.scheduling.graph import Adjacency, Direction, traverse
+from chalicelib.faces.scheduling.listing import ListQuery, keyset_paginate, order, paginate, parse_list_query
 from chalicelib.faces.scheduling.rate_limit import Tier, enforce
 from chalicelib.faces.scheduling.scim import DEFAULT_TASK_SORT, TASK_FILTER_FIELDS, TASK_SORT_FIELDS
 from chalicelib.faces.scheduling.workflow import TaskDocument, validate_task_document
@@ -56,36 +56,76 @@ def require_content_type(call: Call, allowed: frozenset[str]) -> None:
 # -- listing ------------------------------------------------------------------------------------
 
 
-def list_response(call: Call, tasks: list[Task], *, list_name: str) -> Response:
-    """Filter, sort and paginate tasks as every task list of the page does."""
-    query = parse_list_query(call, list_name=list_name, sort_fields=TASK_SORT_FIELDS,
-                             default_sort=DEFAULT_TASK_SORT, filter_fields=TASK_FILTER_FIELDS)
-    adjacency = catalog.tenant_adjacency(call.principal.tenant)
-    # A task's newest run costs one read; read it for every task only when the filter or the
-    # sort looks at the last run (`last...` fields), otherwise only for the page's tasks.
+def _needs_every_run(query: ListQuery) -> bool:
+    """A task's newest run costs one read: read it for every candidate only when the filter or
+    the sort looks at the last run (`last...` fields), otherwise only for the page's tasks."""
     filter_text = query.filter.text.lower() if query.filter is not None else ""
-    every_run = query.sort_field.startswith("last") or "last" in filter_text
-    reachable = {task.task_id: task for task in catalog.visible(call, tasks)}
-    rendered = [catalog.render(task, adjacency, with_last_run=every_run) for task in reachable.values()]
-    records = [(filter_record(body), body) for body in rendered]
-    if query.filter is not None:
-        records = [pair for pair in records if query.filter.matches(pair[0])]
+    return query.sort_field.startswith("last") or "last" in filter_text
+
+
+def _candidate(call: Call, query: ListQuery, adjacency: Adjacency, every_run: bool):
+    """The list record of a task the caller sees and the filter matches, or None."""
+
+    def record(task: Task) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        if not access.can_reach(call.principal, task.document):
+            return None
+        body = catalog.render(task, adjacency, with_last_run=every_run)
+        fields = filter_record(body)
+        if query.filter is not None and not query.filter.matches(fields):
+            return None
+        return fields, body
+
+    return record
+
+
+def list_response(call: Call, tasks: list[Task], *, list_name: str) -> Response:
+    """Filter, sort and paginate tasks in memory, as every task list of the page does."""
+    query = _task_list_query(call, list_name)
+    adjacency = catalog.tenant_adjacency(call.principal.tenant)
+    every_run = _needs_every_run(query)
+    candidate = _candidate(call, query, adjacency, every_run)
+    by_id = {task.task_id: task for task in tasks}
+    records = [pair for pair in map(candidate, by_id.values()) if pair is not None]
     records = order(records, lambda pair: pair[0].get(query.sort_field), descending=query.descending,
                     tie=lambda pair: pair[0]["id"])
     page = paginate(call, query, records)
-    data = [body if every_run else catalog.render(reachable[body["id"]], adjacency) for _, body in page.items]
+    data = [body if every_run else catalog.render(by_id[body["id"]], adjacency) for _, body in page.items]
     return json_response({"data": data, "links": page.links})
+
+
+def _task_list_query(call: Call, list_name: str) -> ListQuery:
+    return parse_list_query(call, list_name=list_name, sort_fields=TASK_SORT_FIELDS,
+                            default_sort=DEFAULT_TASK_SORT, filter_fields=TASK_FILTER_FIELDS)
 
 
 @face.route(BASE, methods=["GET"])
 def list_tasks(call: Call) -> Response:
     """The tasks the caller may reach, filtered, sorted and paginated."""
     enforce(call, Tier.READ)
-    tasks = catalog.tenant_tasks(call.principal.tenant)
+    tenant = call.principal.tenant
     resource_id = call.query.get("resourceId")
-    if resource_id:
-        tasks = [task for task in tasks if (task.document or {}).get("resourceId") == resource_id]
-    return list_response(call, tasks, list_name="tasks")
+    query = _task_list_query(call, "tasks")
+    if query.sort_field != "updatedAt":
+        tasks = catalog.tenant_tasks(tenant)
+        if resource_id:
+            tasks = [task for task in tasks if (task.document or {}).get("resourceId") == resource_id]
+        return list_response(call, tasks, list_name="tasks")
+    # The default sort: page by key over the `updatedAt` index, reading a page's worth of tasks.
+    adjacency = catalog.tenant_adjacency(tenant)
+    every_run = _needs_every_run(query)
+    candidate = _candidate(call, query, adjacency, every_run)
+
+    def accept(task: Task) -> tuple[Task, dict[str, Any]] | None:
+        if resource_id and (task.document or {}).get("resourceId") != resource_id:
+            return None
+        pair = candidate(task)
+        return None if pair is None else (task, pair[1])
+
+    page = keyset_paginate(
+        call, query, lambda descending, after: task_engine.tasks_by_update(
+            tenant, FACE, descending=descending, after=after, first_chunk=query.limit + 1), accept)
+    data = [body if every_run else catalog.render(task, adjacency) for task, body in page.items]
+    return json_response({"data": data, "links": page.links})
 
 
 # -- writes -------------------------------------------------------------------------------------
