@@ -48,7 +48,9 @@ def worker_type(ref_name: str) -> str | None:
 def resolve(config: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """(executor kind, executor config) for `{"ref_name", "arguments"}`; `ValidationError` if unknown."""
     ref_name = config.get("ref_name")
-    entry = table().get(ref_name) if ref_name else None
+    if not ref_name:
+        raise ValidationError("the task has no action to run: none of its states calls a function")
+    entry = table().get(ref_name)
     if not isinstance(entry, dict) or "executor" not in entry:
         raise ValidationError(
             f"function '{ref_name}' is not configured in the function table (TASKLANE_FUNCTIONS)",

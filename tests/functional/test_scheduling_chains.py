@@ -230,3 +230,13 @@ def test_children_and_parents_are_task_lists(api, h, chain):
     assert [t["name"] for t in api.get(f"{BASE}/{b}/graphs/parents").json["data"]] == ["A"]
     assert_error(api.get(f"{BASE}/{a}/graphs/children?filter=bogus pr"), 400, "bogus")
     assert_error(api.get(f"{BASE}/nope/graphs/children"), 404)
+
+
+def test_a_task_without_states_fails_its_run_saying_there_is_nothing_to_run(api, h):
+    task = api.create({"name": "empty", "specVersion": "1.16.0"})
+    start(api, task["id"])
+    h.deliver()
+    (run,) = runs_of(api, task["id"])
+    assert run["status"] == "FAILED"
+    log = api.get(f"{BASE}/{task['id']}/runs/{run['id']}/log").json["logContent"]
+    assert "no action to run" in log
