@@ -116,7 +116,7 @@ def worker_type(task: Task) -> str:
 
 
 def last_run_summary(run: Run, task: Task) -> dict[str, Any]:
-    """`metadata.orchestration.lastRun`."""
+    """`metadata.orchestration.lastRun`; also the first fields of a run."""
     return {
         "id": run.run_id,
         "status": run_status(run),
@@ -208,14 +208,7 @@ def render_run(run: Run, task: Task, *, current_meta: Mapping[str, Any] | None =
     the API; runs the engine starts by itself (schedule, chain) show the task's current metadata."""
     config = task.spec.executor_config
     return {
-        "id": run.run_id,
-        "status": run_status(run),
-        "endedAt": to_api(run.ended_at),
-        "workerId": run.worker_id or run.run_id,
-        "startedAt": to_api(run.started_at),
-        "executedAs": run.extra.get("executedAs") or owner_of(task),
-        "workerType": run.extra.get("workerType") or worker_type(task),
-        "triggeredBy": triggered_by(run),
+        **last_run_summary(run, task),
         "taskId": run.task_id,
         "actionId": run.extra.get("actionId") or config.get("action_name") or config.get("ref_name") or "",
         "taskMeta": run.extra.get("taskMeta") or dict(current_meta or {}),
