@@ -325,3 +325,17 @@ def test_a_name_claim_is_atomic_per_tenant(aws):
     assert task_engine.claim_name("acme", "k", "task-2") is False
     task_engine.release_name("acme", "k", "task-1")
     assert task_engine.claim_name("acme", "k", "task-2") is True
+
+
+def test_an_unexpected_failure_is_a_500_in_the_faces_shape_with_a_logged_trace_id(api, monkeypatch, caplog):
+    from chalicelib.faces.scheduling import catalog
+
+    def explode(*args, **kwargs):
+        raise RuntimeError("disk on fire at /secret/path")
+
+    monkeypatch.setattr(catalog, "tenant_adjacency", explode)
+    answer = api.get(f"{BASE}?sort=%2Bname")
+    body = assert_error(answer, 500)
+    assert "secret" not in answer.raw and "Traceback" not in answer.raw
+    logged = [r for r in caplog.records if r.getMessage() == "unexpected failure"]
+    assert logged and logged[-1].trace_id == body["traceId"] and logged[-1].exc_info
