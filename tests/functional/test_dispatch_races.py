@@ -118,3 +118,28 @@ def _contest(rounds: int) -> list[int]:
 
         winners.append(sum(_race(claim, threads=4)))
     return winners
+
+
+def test_a_cancelled_transaction_leaves_no_partial_write_on_the_embedded_backend(server_aws):
+    """The embedded backend backs up the items a transaction targets (not whole tables); a
+    cancelled transaction must still undo the writes that passed their condition."""
+    from chalicelib.engine.model import Run
+    from chalicelib.engine.model import RunStatus as Status
+    from chalicelib.store import tasks as task_store
+    from chalicelib.store.codec import run_to_item
+
+    tasks.save_task(tenant="acme", task_id="rb", face="test", name="rb",
+                    spec=TaskSpec(executor="command", executor_config={"args": ["true"]},
+                                  trigger=TriggerSpec(expression="*/10 * * * * *")),
+                    enabled=True, document=None, now=T0)
+    due = tasks.get_task("acme", "rb").next_fire_at
+    run = Run(tenant="acme", task_id="rb", run_id="r1", status=Status.PENDING, triggered_by=TriggeredBy.CRON,
+              created_at=T0, nominal_at=due)
+    step = timedelta(seconds=10)
+    assert task_store.claim_tick_with_run("acme", "rb", expected=due, next_fire_at=due + step,
+                                          run_item=run_to_item(run))
+    # the trigger condition passes, the run already exists: the whole transaction is cancelled
+    assert not task_store.claim_tick_with_run("acme", "rb", expected=due + step, next_fire_at=due + 2 * step,
+                                              run_item=run_to_item(run))
+    assert tasks.get_task("acme", "rb").next_fire_at == due + step
+    assert [r.run_id for r in runs.runs_of("acme", "rb")] == ["r1"]
