@@ -12,7 +12,7 @@ import pytest
 from moto import mock_aws
 
 from chalicelib import settings
-from chalicelib.runtime import wiring
+from chalicelib.runtime import moto_isolation, wiring
 from chalicelib.runtime.resources import create_resources
 
 
@@ -29,6 +29,7 @@ def _bind(env: dict[str, str], endpoint: str | None) -> settings.Settings:
 @pytest.fixture
 def aws():
     """An in-process moto backend with the template's resources; yields the settings."""
+    moto_isolation.install()  # the same DynamoDB behaviour as the local runtime's backend
     with mock_aws():
         created = create_resources(stage="test", region="us-east-1", endpoint_url=None)
         yield _bind(created.env, None)
