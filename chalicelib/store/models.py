@@ -14,6 +14,7 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UnicodeSetAttribute,
 )
+from pynamodb.connection import Connection
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
@@ -219,3 +220,18 @@ def bind(settings: Settings) -> None:
         model.Meta.host = settings.endpoint_url
         # PynamoDB caches a connection per model class; drop it so the new binding applies.
         model._connection = None
+    _transaction_connections.clear()
+
+
+#: Connections for transactions, one per (region, endpoint). A botocore client costs tens of
+#: milliseconds to build (it loads the service's JSON model), so it is built once, not per call.
+_transaction_connections: dict[tuple[str | None, str | None], Connection] = {}
+
+
+def transaction_connection() -> Connection:
+    """The connection PynamoDB transactions use under the current binding."""
+    key = (TaskItem.Meta.region, TaskItem.Meta.host)
+    connection = _transaction_connections.get(key)
+    if connection is None:
+        connection = _transaction_connections.setdefault(key, Connection(region=key[0], host=key[1]))
+    return connection

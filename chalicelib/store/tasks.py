@@ -19,7 +19,7 @@ from chalicelib.engine.model import Subscription, Task, TaskSpec
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.store import metrics
 from chalicelib.store.codec import spec_to_json, task_from_item
-from chalicelib.store.models import RecordItem, TaskItem
+from chalicelib.store.models import RecordItem, TaskItem, transaction_connection
 from chalicelib.timefmt import to_iso
 
 TASK_PREFIX = "task#"
@@ -370,7 +370,6 @@ def claim_tick_with_run(
     One transaction: the trigger update is conditional on nobody having moved it, the run put
     on no run with that id existing. False if either condition failed (another dispatcher won).
     """
-    from pynamodb.connection import Connection
     from pynamodb.exceptions import TransactWriteError
     from pynamodb.transactions import TransactWrite
 
@@ -381,7 +380,7 @@ def claim_tick_with_run(
         actions += [TaskItem.next_fire_at.remove(), TaskItem.due_shard.remove()]
     else:
         actions.append(TaskItem.next_fire_at.set(to_iso(next_fire_at)))
-    connection = Connection(region=TaskItem.Meta.region, host=TaskItem.Meta.host)
+    connection = transaction_connection()
     try:
         with TransactWrite(connection=connection) as transaction:
             transaction.update(
