@@ -78,9 +78,9 @@ def _candidate(call: Call, query: ListQuery, adjacency: Adjacency, every_run: bo
     return record
 
 
-def list_response(call: Call, tasks: list[Task], *, list_name: str) -> Response:
+def list_response(call: Call, tasks: list[Task], *, list_name: str, query: ListQuery | None = None) -> Response:
     """Filter, sort and paginate tasks in memory, as every task list of the page does."""
-    query = _task_list_query(call, list_name)
+    query = query or _task_list_query(call, list_name)
     adjacency = catalog.tenant_adjacency(call.principal.tenant)
     every_run = _needs_every_run(query)
     candidate = _candidate(call, query, adjacency, every_run)
@@ -109,7 +109,7 @@ def list_tasks(call: Call) -> Response:
         tasks = catalog.tenant_tasks(tenant)
         if resource_id:
             tasks = [task for task in tasks if (task.document or {}).get("resourceId") == resource_id]
-        return list_response(call, tasks, list_name="tasks")
+        return list_response(call, tasks, list_name="tasks", query=query)
     # The default sort: page by key over the `updatedAt` index, reading a page's worth of tasks.
     adjacency = catalog.tenant_adjacency(tenant)
     every_run = _needs_every_run(query)
