@@ -242,6 +242,10 @@ def _start_children(parent: Task, run: Run, outcome: str, *, now: datetime) -> N
             child = task_store.get_task(parent.tenant, child_id)
         except NotFound:
             continue
+        # The child's spec is the truth; an edge it no longer declares starts nothing.
+        declared = next((s for s in child.spec.subscriptions if s.parent_task_id == parent.task_id), None)
+        if declared is None or (declared.outcomes is not None and outcome not in declared.outcomes):
+            continue
         if not child.enabled:
             continue
         trigger_run(

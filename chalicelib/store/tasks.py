@@ -71,6 +71,7 @@ def put_task(
 ) -> Task:
     """Create (expected_revision None) or replace a task; a lost race is a `Conflict`."""
     existing_created = None
+    previous: tuple[Subscription, ...] = ()
     item = TaskItem(
         tenant,
         _sk(task_id),
@@ -92,6 +93,7 @@ def put_task(
         condition = TaskItem.pk.does_not_exist()
     else:
         current = get_item(tenant, task_id)
+        previous = task_from_item(current).spec.subscriptions
         existing_created = current.created_at
         item.created_at = existing_created
         item.event_seq = current.event_seq
@@ -106,19 +108,20 @@ def put_task(
         if _conditional_failed(exc):
             raise Conflict(f"task {task_id} was changed concurrently or already exists") from exc
         raise
-    _sync_subscriptions(tenant, task_id, spec.subscriptions)
+    _sync_subscriptions(tenant, task_id, spec.subscriptions, previous=previous)
     return task_from_item(item)
 
 
 def delete_task(tenant: str, task_id: str) -> None:
     """Delete the task item and its subscriptions (runs are handled by the engine)."""
+    previous = get_task(tenant, task_id).spec.subscriptions
     try:
         TaskItem(tenant, _sk(task_id)).delete(condition=TaskItem.pk.exists())
     except DeleteError as exc:
         if _conditional_failed(exc):
             raise NotFound(f"task {task_id} not found") from exc
         raise
-    _sync_subscriptions(tenant, task_id, ())
+    _sync_subscriptions(tenant, task_id, (), previous=previous)
 
 
 def list_tasks(tenant: str, *, face: str | None = None) -> Iterator[Task]:
@@ -324,17 +327,20 @@ def next_event_sequence(tenant: str, task_id: str) -> int:
     return int(updated["Attributes"]["counter"]["N"])
 
 
-def _sync_subscriptions(tenant: str, child_id: str, subscriptions: tuple[Subscription, ...]) -> None:
+def _sync_subscriptions(
+    tenant: str, child_id: str, subscriptions: tuple[Subscription, ...], *, previous: tuple[Subscription, ...]
+) -> None:
+    """Make the child's subscription items match its spec, given the spec they matched before
+    (so no query over the tenant's subscriptions: a save costs what changed). The child's spec
+    stays the truth: a finishing parent checks it before starting the child, so an item left
+    behind by a crash between the two writes starts nothing."""
     wanted = {s.parent_task_id: s for s in subscriptions}
-    existing = {
-        item.sk.split("#")[1]: item
-        for item in RecordItem.query(tenant, RecordItem.sk.startswith(SUB_PREFIX), filter_condition=None)
-        if item.sk.split("#")[2] == child_id
-    }
-    for parent_id, item in existing.items():
-        if parent_id not in wanted:
-            item.delete()
+    before = {s.parent_task_id: s for s in previous}
+    for parent_id in before.keys() - wanted.keys():
+        RecordItem(tenant, f"{SUB_PREFIX}{parent_id}#{child_id}").delete()
     for parent_id, sub in wanted.items():
+        if before.get(parent_id) == sub:
+            continue
         RecordItem(
             tenant,
             f"{SUB_PREFIX}{parent_id}#{child_id}",

@@ -21,6 +21,7 @@ from chalicelib.engine.model import (
 )
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.store import runs as run_store
+from chalicelib.store import tasks as task_store
 from tests.functional.engine_harness import make_harness
 
 T0 = datetime(2026, 1, 5, 12, 0, 0, tzinfo=UTC)
@@ -200,6 +201,26 @@ def test_a_parent_success_starts_the_child_subscribed_to_success_only(h):
     assert child.source == "parent"
     assert child.end_reason is EndReason.SUCCESS
     assert all_runs("on-failure") == []
+
+
+def test_subscriptions_follow_the_childs_spec_and_a_stale_edge_starts_nothing(h):
+    from chalicelib.store.models import RecordItem
+
+    define("parent", sh("true"))
+    define("child", sh("true", subscriptions=(Subscription(parent_task_id="parent"),)))
+    assert [child for child, _ in task_store.subscribers("acme", "parent")] == ["child"]
+    # replaced without the subscription: its edge goes
+    tasks.save_task(tenant="acme", task_id="child", face="test", name="child", spec=sh("true"), enabled=True,
+                    document=None, now=T0, expected_revision=1)
+    assert list(task_store.subscribers("acme", "parent")) == []
+    # an edge left behind (a crash between the task write and the edge write) starts nothing
+    RecordItem("acme", "sub#parent#child", data={"outcomes": None}).save()
+    runs.trigger_run(tasks.get_task("acme", "parent"), triggered_by=TriggeredBy.API, now=h.clock())
+    h.deliver()
+    assert all_runs("child") == []
+    define("orphan", sh("true", subscriptions=(Subscription(parent_task_id="parent"),)))
+    tasks.delete_task("acme", "orphan", now=h.clock())
+    assert [child for child, _ in task_store.subscribers("acme", "parent")] == ["child"]
 
 
 def test_a_worker_that_dies_leaves_a_run_that_ends_crashed_and_is_retried(h):
