@@ -209,6 +209,8 @@ class Task:
     consecutive_failures: int = 0
     #: Why it was disabled (`CONSECUTIVE-FAILURES`, `MANUALLY`), if it was.
     disabled_code: str | None = None
+    #: Runs waiting for a slot (overlap policy `queue`), oldest first.
+    waiting: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)

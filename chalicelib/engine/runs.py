@@ -171,13 +171,16 @@ def stop_run(tenant: str, task_id: str, run_id: str, *, now: datetime) -> Run:
 
 def after_finish(run: Run, *, now: datetime) -> None:
     """Everything a finished run sets off (see the module docstring)."""
-    if task_store.release_slot(run.tenant, run.task_id, run.run_id):
+    # Only a slot holder starts the next waiting run; the release returns the task, fresh.
+    task = task_store.release_slot(run.tenant, run.task_id, run.run_id)
+    if task is not None and task.waiting:
         _start_next_waiting(run, now=now)
     event_store.append_event(run.tenant, run.task_id, "run.finished", _event_data(run), now=now)
-    try:
-        task = task_store.get_task(run.tenant, run.task_id)
-    except NotFound:
-        return
+    if task is None:
+        try:
+            task = task_store.get_task(run.tenant, run.task_id)
+        except NotFound:
+            return
     outcome = outcome_of(run.end_reason)
     if outcome is not None and run.triggered_by is not TriggeredBy.SERVICE:
         _count_outcome(task, failed=outcome == "failed", now=now)

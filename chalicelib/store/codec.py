@@ -103,6 +103,7 @@ def task_from_item(item: TaskItem) -> Task:
         revision=int(item.revision or 1),
         consecutive_failures=int(item.consecutive_failures or 0),
         disabled_code=item.disabled_code,
+        waiting=tuple(item.waiting or ()),
     )
 
 

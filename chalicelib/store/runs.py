@@ -98,8 +98,9 @@ def start_run(
 ) -> Run | None:
     """PENDING -> RUNNING with a lease, if still pending. None if someone else got there first."""
     shard = str(int(time.time() * 1000) % LEASE_SHARDS)
+    item = RunItem(task_key(tenant, task_id), run_id)
     try:
-        RunItem(task_key(tenant, task_id), run_id).update(
+        item.update(
             actions=[
                 RunItem.status.set(RunStatus.RUNNING.value),
                 RunItem.worker_id.set(worker_id),
@@ -113,7 +114,7 @@ def start_run(
         if _failed_condition(exc):
             return None
         raise
-    return get_run(tenant, task_id, run_id)
+    return run_from_item(item)  # the update returned the whole item: no second read
 
 
 def renew_lease(
@@ -174,13 +175,14 @@ def finish_run(
     condition = RunItem.status == expected_status.value
     if worker_id is not None:
         condition = condition & (RunItem.worker_id == worker_id)
+    item = RunItem(task_key(tenant, task_id), run_id)
     try:
-        RunItem(task_key(tenant, task_id), run_id).update(actions=actions, condition=condition)
+        item.update(actions=actions, condition=condition)
     except UpdateError as exc:
         if _failed_condition(exc):
             return None
         raise
-    return get_run(tenant, task_id, run_id)
+    return run_from_item(item)  # the update returned the whole item: no second read
 
 
 def request_stop(tenant: str, task_id: str, run_id: str) -> bool:

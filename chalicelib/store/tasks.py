@@ -208,19 +208,21 @@ def acquire_slot(tenant: str, task_id: str, run_id: str, parallelism: int) -> bo
     return True
 
 
-def release_slot(tenant: str, task_id: str, run_id: str) -> bool:
-    """Give back the slot `run_id` held. True if it held one; False if it held none or the
-    task is gone (so a run that never started cannot free a slot it never took)."""
+def release_slot(tenant: str, task_id: str, run_id: str) -> Task | None:
+    """Give back the slot `run_id` held: the task as the write left it (so the caller needs no
+    second read to see its wait queue and spec), or None if the run held no slot or the task is
+    gone (so a run that never started cannot free a slot it never took)."""
+    item = TaskItem(tenant, _sk(task_id))
     try:
-        TaskItem(tenant, _sk(task_id)).update(
+        item.update(
             actions=[TaskItem.active_runs.delete({run_id})],
             condition=TaskItem.pk.exists() & TaskItem.active_runs.contains(run_id),
         )
     except UpdateError as exc:
         if not _conditional_failed(exc):
             raise
-        return False
-    return True
+        return None
+    return task_from_item(item)
 
 
 def active_runs(tenant: str, task_id: str) -> set[str]:
