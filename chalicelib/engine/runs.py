@@ -208,6 +208,8 @@ def _start_next_waiting(run: Run, *, now: datetime) -> None:
 
 
 def _count_outcome(task: Task, *, failed: bool, now: datetime) -> None:
+    if not failed and task.consecutive_failures == 0:
+        return  # nothing to reset (`task` is as fresh as the slot release): spare the write
     count = task_store.record_outcome(task.tenant, task.task_id, failed=failed)
     limit = task.spec.disable_after_failures
     if failed and limit and count >= limit and task.enabled:
