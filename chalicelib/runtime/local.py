@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import secrets
+import subprocess
 import sys
 import threading
 from dataclasses import dataclass, field
@@ -52,23 +53,50 @@ class LocalOptions:
 
 
 class EmbeddedBackend:
-    """A moto server on loopback, started and stopped with the runtime."""
+    """A moto server on loopback, started and stopped with the runtime.
 
-    def __init__(self, port: int = 0) -> None:
-        from moto.server import ThreadedMotoServer
+    By default it runs in a child process (`backend_process`), so moto does not compete with
+    the runtime's own threads for one interpreter lock; `in_process=True` keeps it in this
+    process (tests that race threads against it and want one process to reason about)."""
 
-        moto_isolation.install()
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    def __init__(self, port: int = 0, *, in_process: bool = False) -> None:
+        self._port = port
+        self._in_process = in_process
+        self._server: Any = None
+        self._process: subprocess.Popen[str] | None = None
 
     def start(self) -> str:
-        # moto's request log would drown the runtime's own output.
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        self._server.start()
-        host, port = self._server.get_host_and_port()
-        return f"http://{host}:{port}"
+        if self._in_process:
+            from moto.server import ThreadedMotoServer
+
+            moto_isolation.install()
+            logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log
+            self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self._port, verbose=False)
+            self._server.start()
+            host, port = self._server.get_host_and_port()
+            return f"http://{host}:{port}"
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "chalicelib.runtime.backend_process", str(self._port)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        )
+        assert self._process.stdout is not None
+        line = self._process.stdout.readline()
+        if not line.startswith("ready "):
+            self.stop()
+            raise RuntimeError("the embedded backend did not start (see its error above)")
+        return f"http://127.0.0.1:{int(line.split()[1])}"
 
     def stop(self) -> None:
-        self._server.stop()
+        if self._server is not None:
+            self._server.stop()
+        if self._process is not None:
+            if self._process.stdin is not None:
+                self._process.stdin.close()
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
 
 
 def prepare_environment(options: LocalOptions) -> tuple[str | None, EmbeddedBackend | None]:

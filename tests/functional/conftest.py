@@ -42,7 +42,7 @@ def moto_server():
     """A real moto server on 127.0.0.1 (for threads racing over HTTP); yields its URL."""
     from chalicelib.runtime.local import EmbeddedBackend
 
-    backend = EmbeddedBackend(0)
+    backend = EmbeddedBackend(0, in_process=True)
     url = backend.start()
     yield url
     backend.stop()
