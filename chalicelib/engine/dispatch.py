@@ -5,14 +5,15 @@ cost grows with due work, not with stored tasks). For each due tick it moves the
 and creates the tick's run in one transaction: the update is conditional on the trigger still
 pointing at that tick, the run's id is derived from (task, nominal time) and put only if new.
 So two dispatchers, or one running twice, never create a second run for a tick. The run's
-message carries `DelaySeconds` so it starts on its second although the dispatcher ticks once
-a minute. A tick found long overdue is a gap (downtime): it is recorded as one `missed` run
-and caught up per the task's policy.
+message carries `DelaySeconds` (rounded down; the worker waits out the fraction) so it starts
+on its second although the dispatcher ticks once a minute. A tick found long overdue is a gap
+(downtime): it is recorded as one `missed` run and caught up per the task's policy.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from datetime import datetime, timedelta
 
 from chalicelib.engine import runs as run_engine
@@ -108,7 +109,9 @@ def _fire(task: Task, due: datetime, *, now: datetime) -> str | None:
     if skipped:
         run_engine.after_finish(run, now=now)
         return "dst_skipped"
-    queue.send_run(task.tenant, task.task_id, run_id, delay_seconds=(due - now).total_seconds())
+    # SQS delays in whole seconds: round down, so the message arrives up to a second early and
+    # the worker waits out the rest (rounding up would start runs up to a second late).
+    queue.send_run(task.tenant, task.task_id, run_id, delay_seconds=math.floor((due - now).total_seconds()))
     return "fired"
 
 

@@ -12,6 +12,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -51,7 +52,14 @@ def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
 
 
-def handle_message(payload: dict, message: QueueMessage, *, clock: Clock = utcnow) -> None:
+#: A scheduled run whose message arrives at most this early waits for its nominal time (SQS
+#: delays in whole seconds; the dispatcher rounds down). Earlier than that, it just starts.
+MAX_EARLY = timedelta(seconds=2)
+
+
+def handle_message(
+    payload: dict, message: QueueMessage, *, clock: Clock = utcnow, sleep: Callable[[float], None] = time.sleep
+) -> None:
     """Handle one run message (see the module docstring)."""
     ref = queue.parse_run_message(payload)
     if ref is None:
@@ -61,6 +69,9 @@ def handle_message(payload: dict, message: QueueMessage, *, clock: Clock = utcno
     run = run_engine.pending_run(tenant, task_id, run_id)
     if run is None:
         return
+    early = run.nominal_at - clock() if run.nominal_at is not None else timedelta(0)
+    if timedelta(0) < early <= MAX_EARLY:
+        sleep(early.total_seconds())
     try:
         task = task_store.get_task(tenant, task_id)
     except NotFound:

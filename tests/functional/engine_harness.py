@@ -63,7 +63,7 @@ class Harness:
                     continue
                 payload = {"v": 1, "tenant": message.tenant, "task_id": message.task_id, "run_id": message.run_id}
                 worker.handle_message(payload, QueueMessage(message_id=message.run_id, body=json.dumps(payload)),
-                                      clock=self.clock)
+                                      clock=self.clock, sleep=self.clock.advance)
                 self.delivered.append(message)
                 count += 1
             if honour_delay and all(m.delay_seconds > 0 for m in self.sent):

@@ -57,6 +57,19 @@ def test_a_due_cron_tick_creates_one_run_that_starts_on_its_second(h):
     assert h.sent[0].delay_seconds == pytest.approx(30)
 
 
+def test_a_message_sent_with_the_delay_rounded_down_waits_for_the_nominal_second(h):
+    define("every-ten", sh("true", trigger=TriggerSpec(expression="*/10 * * * * *")))
+    h.clock.advance(0.6)  # 12:00:00.6; the next tick is 12:00:10, 9.4 s away
+    h.tick()
+    first = h.sent[0]
+    assert first.delay_seconds == 9  # SQS takes whole seconds: rounded down, never late
+    h.clock.advance(9)  # the message arrives 0.4 s before the nominal second
+    h.sent[:] = [first]
+    h.deliver()
+    run = runs.get_run("acme", "every-ten", first.run_id)
+    assert run.started_at == run.nominal_at == T0 + timedelta(seconds=10)
+
+
 def test_ticking_twice_never_creates_a_second_run_for_a_tick(h):
     define("every-minute", sh("true", trigger=TriggerSpec(expression="* * * * *")))
     h.clock.advance(30)
