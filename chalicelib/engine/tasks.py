@@ -133,6 +133,18 @@ def chain_edges(tenant: str) -> Iterator[tuple[str, str, frozenset[str] | None]]
     return task_store.subscriptions_of_tenant(tenant)
 
 
+def parents_of(task: Task) -> list[str]:
+    """Ids of the tasks whose finish runs this one: its spec's parents whose edge still stands
+    (a deleted parent's edges are gone although the child's document still names it)."""
+    return [sub.parent_task_id for sub in task.spec.subscriptions
+            if task_store.has_subscription(task.tenant, sub.parent_task_id, task.task_id)]
+
+
+def children_of(tenant: str, parent_task_id: str) -> list[str]:
+    """Ids of the tasks that run when this one finishes (one query of its own edges)."""
+    return [child for child, _ in task_store.subscribers(tenant, parent_task_id)]
+
+
 def forget_subscribers(tenant: str, parent_task_id: str) -> int:
     """Drop the edges from a deleted parent to its children, so the graph holds only live tasks."""
     return task_store.delete_subscriptions_from(tenant, parent_task_id)

@@ -357,6 +357,15 @@ def subscribers(tenant: str, parent_id: str) -> Iterator[tuple[str, frozenset[st
         yield item.sk.split("#")[2], frozenset(outcomes) if outcomes is not None else None
 
 
+def has_subscription(tenant: str, parent_id: str, child_id: str) -> bool:
+    """Whether the edge "child runs when parent finishes" is stored (one read)."""
+    try:
+        RecordItem.get(tenant, f"{SUB_PREFIX}{parent_id}#{child_id}")
+    except DoesNotExist:
+        return False
+    return True
+
+
 def subscriptions_of_tenant(tenant: str) -> Iterator[tuple[str, str, frozenset[str] | None]]:
     """(parent id, child id, outcomes) of every subscription edge of a tenant."""
     for item in RecordItem.query(tenant, RecordItem.sk.startswith(SUB_PREFIX)):

@@ -21,6 +21,15 @@ def tenant_adjacency(tenant: str) -> Adjacency:
     return Adjacency.from_edges((parent, child) for parent, child, _ in task_engine.chain_edges(tenant))
 
 
+def task_adjacency(task: Task) -> Adjacency:
+    """The chain edges touching one task: its parents (its spec's, if their edge stands: one read
+    each) and its children (one query of the edges from it). Enough for its topology, without
+    reading the tenant's edges."""
+    parents = [(parent, task.task_id) for parent in task_engine.parents_of(task)]
+    children = [(task.task_id, child) for child in task_engine.children_of(task.tenant, task.task_id)]
+    return Adjacency.from_edges(parents + children)
+
+
 def find_task(call: Call, task_id: str) -> Task:
     """A scheduling task of the caller's tenant, or `NotFound` (also for another face's task)."""
     task = task_engine.get_task(call.principal.tenant, task_id)
@@ -48,6 +57,6 @@ def visible(call: Call, tasks: Iterable[Task]) -> list[Task]:
 
 def render(task: Task, adjacency: Adjacency | None = None, *, with_last_run: bool = True) -> dict[str, Any]:
     """A task in the page's shape, with its topology and (one more read) its newest run."""
-    adjacency = adjacency if adjacency is not None else tenant_adjacency(task.tenant)
+    adjacency = adjacency if adjacency is not None else task_adjacency(task)
     last = run_engine.last_run(task.tenant, task.task_id) if with_last_run else None
     return render_task(task, TaskContext(adjacency=adjacency, last_run=last))

@@ -39,7 +39,7 @@ def list_runs(call: Call, id: str) -> Response:
     """A task's runs, newest start first unless `sort` says otherwise."""
     enforce(call, Tier.READ)
     task = catalog.reachable_task(call, id)
-    runs = _runs_of(task, catalog.tenant_adjacency(task.tenant))
+    runs = _runs_of(task, catalog.task_adjacency(task))
     return _run_list(call, runs, list_name=f"runs:{id}")
 
 
