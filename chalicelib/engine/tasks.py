@@ -99,14 +99,14 @@ def delete_task(tenant: str, task_id: str, *, now: datetime) -> None:
     """Delete a task: pending runs are canceled, running runs asked to stop, then the item goes."""
     from chalicelib.engine import runs as run_engine
 
-    task_store.get_item(tenant, task_id)
+    task = task_store.get_task(tenant, task_id)
     for run in run_store.list_runs(tenant, task_id):
         if run.status is RunStatus.PENDING:
             run_engine.cancel_pending(run, now=now, detail="task deleted")
         elif run.status is RunStatus.RUNNING:
             run_store.request_stop(tenant, task_id, run.run_id)
     try:
-        task_store.delete_task(tenant, task_id)
+        task_store.delete_task(tenant, task_id, subscriptions=task.spec.subscriptions)
     except NotFound:
         log_event(_log, logging.INFO, "task already deleted", task_id=task_id)
 
@@ -143,11 +143,6 @@ def parents_of(task: Task) -> list[str]:
 def children_of(tenant: str, parent_task_id: str) -> list[str]:
     """Ids of the tasks that run when this one finishes (one query of its own edges)."""
     return [child for child, _ in task_store.subscribers(tenant, parent_task_id)]
-
-
-def forget_subscribers(tenant: str, parent_task_id: str) -> int:
-    """Drop the edges from a deleted parent to its children, so the graph holds only live tasks."""
-    return task_store.delete_subscriptions_from(tenant, parent_task_id)
 
 
 def claim_name(tenant: str, key: str, task_id: str) -> bool:

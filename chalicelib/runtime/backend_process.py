@@ -15,21 +15,27 @@ from __future__ import annotations
 import logging
 import signal
 import sys
+from typing import Any
 
 
-def main(argv: list[str] | None = None) -> None:
+def serve(port: int = 0) -> tuple[Any, int]:
+    """Start a moto server on 127.0.0.1 in this process, with DynamoDB's isolation; returns the
+    server and the port it took."""
     from moto.server import ThreadedMotoServer
 
     from chalicelib.runtime import moto_isolation
 
-    args = sys.argv[1:] if argv is None else argv
-    port = int(args[0]) if args else 0
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log would drown the runtime's
     moto_isolation.install()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
-    _, bound = server.get_host_and_port()
+    return server, server.get_host_and_port()[1]
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    server, bound = serve(int(args[0]) if args else 0)
     print(f"ready {bound}", flush=True)
     try:
         sys.stdin.read()  # blocks until the runtime closes the pipe (or is gone)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import logging
 import os
 import secrets
 import subprocess
@@ -23,7 +22,7 @@ from typing import Any
 import boto3
 
 from chalicelib import settings
-from chalicelib.runtime import moto_isolation
+from chalicelib.runtime import backend_process
 from chalicelib.runtime.event_sources import SqsPoller, Ticker
 from chalicelib.runtime.resources import create_resources
 
@@ -67,14 +66,8 @@ class EmbeddedBackend:
 
     def start(self) -> str:
         if self._in_process:
-            from moto.server import ThreadedMotoServer
-
-            moto_isolation.install()
-            logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log
-            self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self._port, verbose=False)
-            self._server.start()
-            host, port = self._server.get_host_and_port()
-            return f"http://{host}:{port}"
+            self._server, port = backend_process.serve(self._port)
+            return f"http://127.0.0.1:{port}"
         self._process = subprocess.Popen(
             [sys.executable, "-m", "chalicelib.runtime.backend_process", str(self._port)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,

@@ -30,6 +30,11 @@ def _sk(task_id: str) -> str:
     return TASK_PREFIX + task_id
 
 
+def _face_key(tenant: str, face: str) -> str:
+    """The `by_update` index partition of a face's tasks in a tenant."""
+    return f"{tenant}#{face}"
+
+
 def due_shard(tenant: str, task_id: str, shards: int) -> str:
     """The due-index partition of a task: a stable hash, so load spreads over `shards` keys."""
     digest = hashlib.sha256(f"{tenant}#{task_id}".encode()).digest()
@@ -77,7 +82,7 @@ def put_task(
         _sk(task_id),
         task_id=task_id,
         face=face,
-        face_key=f"{tenant}#{face}",
+        face_key=_face_key(tenant, face),
         name=name,
         enabled=enabled,
         spec=spec_to_json(spec),
@@ -112,16 +117,17 @@ def put_task(
     return task_from_item(item)
 
 
-def delete_task(tenant: str, task_id: str) -> None:
-    """Delete the task item and its subscriptions (runs are handled by the engine)."""
-    previous = get_task(tenant, task_id).spec.subscriptions
+def delete_task(tenant: str, task_id: str, *, subscriptions: tuple[Subscription, ...]) -> None:
+    """Delete the task item and its chain edges both ways: to the parents its spec names
+    (`subscriptions`) and from it to its children (runs are handled by the engine)."""
     try:
         TaskItem(tenant, _sk(task_id)).delete(condition=TaskItem.pk.exists())
     except DeleteError as exc:
         if _conditional_failed(exc):
             raise NotFound(f"task {task_id} not found") from exc
         raise
-    _sync_subscriptions(tenant, task_id, (), previous=previous)
+    _sync_subscriptions(tenant, task_id, (), previous=subscriptions)
+    delete_subscriptions_from(tenant, task_id)
 
 
 def list_tasks(tenant: str, *, face: str | None = None) -> Iterator[Task]:
@@ -147,7 +153,7 @@ def tasks_by_update(
     chunk = max(1, min(first_chunk, MAX_CHUNK))
     while True:
         result = TaskItem.updated_index.query(
-            f"{tenant}#{face}", scan_index_forward=not descending, limit=chunk, page_size=chunk,
+            _face_key(tenant, face), scan_index_forward=not descending, limit=chunk, page_size=chunk,
             last_evaluated_key=start,
         )
         keys = [(key.pk, key.sk, key.updated_at) for key in result]
@@ -157,7 +163,7 @@ def tasks_by_update(
                 item = found.get((pk, sk))
                 if item is not None:  # deleted since the index was read
                     metrics.count_read()
-                    yield task_from_item(item), {"face_key": f"{tenant}#{face}", "updated_at": updated_at,
+                    yield task_from_item(item), {"face_key": _face_key(tenant, face), "updated_at": updated_at,
                                                  "pk": pk, "sk": sk}
         start = result.last_evaluated_key
         if not start:

@@ -12,7 +12,7 @@ from chalicelib.engine.model import Task
 from chalicelib.errors import NotFound
 from chalicelib.faces.http import Call
 from chalicelib.faces.scheduling import access
-from chalicelib.faces.scheduling.documents import FACE, TaskContext, render_task
+from chalicelib.faces.scheduling.documents import FACE, TaskContext, render_task, task_meta_snapshot
 from chalicelib.faces.scheduling.graph import Adjacency
 
 
@@ -53,6 +53,11 @@ def tenant_tasks(tenant: str) -> list[Task]:
 def visible(call: Call, tasks: Iterable[Task]) -> list[Task]:
     """The tasks the caller may reach."""
     return [task for task in tasks if access.can_reach(call.principal, task.document)]
+
+
+def metadata_snapshot(task: Task, adjacency: Adjacency | None = None) -> dict[str, Any]:
+    """The task's metadata as a run records it (no run history, so no last-run read)."""
+    return task_meta_snapshot(render(task, adjacency, with_last_run=False))
 
 
 def render(task: Task, adjacency: Adjacency | None = None, *, with_last_run: bool = True) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from typing import Any
 from chalicelib import settings
 from chalicelib.engine import functions
 from chalicelib.engine.model import EndReason, Run, RunStatus, Subscription, Task, TaskSpec, TriggeredBy, TriggerSpec
+from chalicelib.faces.scheduling import access
 from chalicelib.faces.scheduling.graph import Adjacency
 from chalicelib.faces.scheduling.workflow import EventType, TaskDocument
 from chalicelib.timefmt import to_api
@@ -130,7 +131,13 @@ def last_run_summary(run: Run, task: Task) -> dict[str, Any]:
 
 
 def owner_of(task: Task) -> str | None:
-    return ((task.document or {}).get("metadata") or {}).get("ownerId")
+    return access.owner_of(task.document)
+
+
+def action_id(task: Task) -> str:
+    """The `actionId` of the task's runs: the action's name, else its function's."""
+    config = task.spec.executor_config
+    return config.get("action_name") or config.get("ref_name") or ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -206,11 +213,10 @@ def task_meta_snapshot(rendered: Mapping[str, Any]) -> dict[str, Any]:
 def render_run(run: Run, task: Task, *, current_meta: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """A run in the page's shape. `taskMeta` is the snapshot taken when the run was started from
     the API; runs the engine starts by itself (schedule, chain) show the task's current metadata."""
-    config = task.spec.executor_config
     return {
         **last_run_summary(run, task),
         "taskId": run.task_id,
-        "actionId": run.extra.get("actionId") or config.get("action_name") or config.get("ref_name") or "",
+        "actionId": run.extra.get("actionId") or action_id(task),
         "taskMeta": run.extra.get("taskMeta") or dict(current_meta or {}),
         "taskName": run.extra.get("taskName") or task.name,
         "resourceId": run.extra.get("resourceId") or (task.document or {}).get("resourceId") or "",

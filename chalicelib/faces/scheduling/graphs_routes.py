@@ -68,7 +68,7 @@ def _neighbours(call: Call, id: str, *, children: bool) -> Response:
     adjacency = catalog.tenant_adjacency(call.principal.tenant)
     wanted = set((adjacency.children if children else adjacency.parents).get(id, []))
     tasks = [task for task in catalog.tenant_tasks(call.principal.tenant) if task.task_id in wanted]
-    return list_response(call, tasks, list_name=f"{'children' if children else 'parents'}:{id}")
+    return list_response(call, tasks, list_name=f"{'children' if children else 'parents'}:{id}", adjacency=adjacency)
 
 
 @face.route(BASE + "/{id}/graphs/children", methods=["GET"])

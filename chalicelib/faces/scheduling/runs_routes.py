@@ -12,8 +12,9 @@ from chalicelib.engine.model import Task
 from chalicelib.errors import NotFound
 from chalicelib.faces.http import Call, json_response
 from chalicelib.faces.scheduling import catalog
-from chalicelib.faces.scheduling.documents import render_run, task_meta_snapshot
+from chalicelib.faces.scheduling.documents import render_run
 from chalicelib.faces.scheduling.face import face
+from chalicelib.faces.scheduling.graph import Adjacency
 from chalicelib.faces.scheduling.listing import order, paginate, parse_list_query
 from chalicelib.faces.scheduling.rate_limit import Tier, enforce
 from chalicelib.faces.scheduling.scim import DEFAULT_RUN_SORT, RUN_SORT_FIELDS
@@ -21,8 +22,8 @@ from chalicelib.faces.scheduling.scim import DEFAULT_RUN_SORT, RUN_SORT_FIELDS
 BASE = "/api/scheduling/tasks"
 
 
-def _runs_of(task: Task, adjacency) -> list[dict[str, Any]]:
-    meta = task_meta_snapshot(catalog.render(task, adjacency))
+def _runs_of(task: Task, adjacency: Adjacency) -> list[dict[str, Any]]:
+    meta = catalog.metadata_snapshot(task, adjacency)
     return [render_run(run, task, current_meta=meta) for run in run_engine.runs_of(task.tenant, task.task_id)]
 
 
@@ -51,8 +52,7 @@ def last_run(call: Call, id: str) -> Response:
     run = run_engine.last_run(task.tenant, task.task_id)
     if run is None:
         raise NotFound(f"task {id} has never run")
-    meta = task_meta_snapshot(catalog.render(task))
-    return json_response(render_run(run, task, current_meta=meta))
+    return json_response(render_run(run, task, current_meta=catalog.metadata_snapshot(task)))
 
 
 @face.route(BASE + "/{id}/runs/{runId}/log", methods=["GET"])

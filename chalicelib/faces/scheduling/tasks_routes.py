@@ -24,9 +24,9 @@ from chalicelib.faces.http import Call, json_response
 from chalicelib.faces.scheduling import access, catalog
 from chalicelib.faces.scheduling.documents import (
     FACE,
+    action_id,
     filter_record,
     stored_document,
-    task_meta_snapshot,
     task_spec,
     worker_type,
 )
@@ -78,10 +78,13 @@ def _candidate(call: Call, query: ListQuery, adjacency: Adjacency, every_run: bo
     return record
 
 
-def list_response(call: Call, tasks: list[Task], *, list_name: str, query: ListQuery | None = None) -> Response:
+def list_response(
+    call: Call, tasks: list[Task], *, list_name: str, query: ListQuery | None = None,
+    adjacency: Adjacency | None = None,
+) -> Response:
     """Filter, sort and paginate tasks in memory, as every task list of the page does."""
     query = query or _task_list_query(call, list_name)
-    adjacency = catalog.tenant_adjacency(call.principal.tenant)
+    adjacency = adjacency if adjacency is not None else catalog.tenant_adjacency(call.principal.tenant)
     every_run = _needs_every_run(query)
     candidate = _candidate(call, query, adjacency, every_run)
     by_id = {task.task_id: task for task in tasks}
@@ -261,7 +264,6 @@ def delete_task(call: Call, id: str) -> Response:
     task = catalog.find_task(call, id)
     access.require_delete(call.principal, task.document, id)
     task_engine.delete_task(call.principal.tenant, id, now=utcnow())
-    task_engine.forget_subscribers(call.principal.tenant, id)
     task_engine.release_name(call.principal.tenant, _key_of(task), id)
     return Response(body="", status_code=204, headers={"X-Trace-Id": call.trace_id})
 
@@ -272,16 +274,14 @@ def start_task(call: Call, id: str) -> Response:
     enforce(call, Tier.WRITE)
     task = catalog.reachable_task(call, id)
     source = call.query.get("source") or "manual"
-    rendered = catalog.render(task)
-    config = task.spec.executor_config
     run_engine.trigger_run(
         task, triggered_by=TriggeredBy.API, now=utcnow(), source=source,
         extra={
             "executedAs": access.owner_of(task.document),
-            "taskMeta": task_meta_snapshot(rendered),
+            "taskMeta": catalog.metadata_snapshot(task),
             "taskName": task.name,
             "workerType": worker_type(task),
-            "actionId": config.get("action_name") or config.get("ref_name") or "",
+            "actionId": action_id(task),
         },
     )
     return json_response({"message": "Task started successfully"})
