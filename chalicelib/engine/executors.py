@@ -103,6 +103,10 @@ class CommandExecutor:
         for reader in readers:
             reader.join(timeout=5)
         code = process.returncode if process.returncode is not None else -1
+        if outcome is None and context.log.kill_requested:
+            # A fast process can exit before its readers have pumped the line that overflowed
+            # the log; decide once the whole output has been read.
+            outcome = Outcome.LOG_OVERFLOW
         if outcome is None:
             outcome = Outcome.SUCCESS if code == 0 else Outcome.FAILED
         if outcome is Outcome.TIMEOUT:
