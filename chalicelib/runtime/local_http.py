@@ -101,11 +101,26 @@ class TasklaneRequestHandler(chalice_local.ChaliceRequestHandler):
         raise AttributeError(name)
 
     def _refuse_method(self) -> None:
-        self._parse_payload()  # read the body so the connection stays usable
+        self._parse_payload()  # read a Content-Length body so the connection stays usable
+        if self.headers.get("transfer-encoding"):
+            self.close_connection = True  # a chunked body is not read; the connection cannot go on
         path = urlsplit(self.path).path
         error = MethodNotAllowed(f"{self.command} is not a method this API serves; see /openapi.json")
         answer = EdgeAnswer(_render_for(path)(error, new_trace_id()))
         self._send_error_response(answer)
+
+
+    def _send_http_response_with_body(self, code: int, headers: Any, body: str | bytes) -> None:
+        if self.command != "HEAD":
+            super()._send_http_response_with_body(code, headers, body)
+            return
+        # A HEAD answer carries the headers of the GET answer and no body; writing one would
+        # be read as the start of the next answer on a kept-alive connection.
+        encoded = body if isinstance(body, bytes) else body.encode("utf-8")
+        self.send_response(code)
+        self.send_header("Content-Length", str(len(encoded)))
+        self.send_header("Content-Type", headers.pop("Content-Type", "application/json"))
+        self._send_headers(headers)
 
 
 def _with_edges(server: chalice_local.LocalDevServer, app: Any, config: Any) -> chalice_local.LocalDevServer:

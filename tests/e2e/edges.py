@@ -32,6 +32,17 @@ def assert_unknown_paths_are_404_json(url: str, token: str) -> None:
             assert set(body) == {"error", "traceId"} and body["traceId"]
 
 
+def assert_head_answers_carry_no_body(url: str) -> None:
+    with requests.Session() as session:
+        for path in ("/api/nope", "/daemon/api/tasks", "/health"):
+            answer = session.head(url + path, timeout=30)
+            assert answer.status_code in (404, 401, 405), (path, answer.status_code)
+            assert answer.content == b""
+            # Had a body been written, this answer would start with it.
+            follow = session.get(url + "/openapi.json", timeout=30)
+            assert follow.status_code == 200 and follow.json()["openapi"].startswith("3.1")
+
+
 def assert_missing_token_is_the_deployed_401(url: str) -> None:
     for path in GUARDED_PATHS:
         response = requests.get(url + path, timeout=30)

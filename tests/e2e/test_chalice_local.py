@@ -13,6 +13,7 @@ import requests
 from chalicelib.identity import mint_token
 from tests.e2e.conftest import ROOT, free_port, wait_for
 from tests.e2e.edges import (
+    assert_head_answers_carry_no_body,
     assert_missing_token_is_the_deployed_401,
     assert_unknown_methods_are_405_in_the_face_shape,
     assert_unknown_paths_are_404_json,
@@ -69,3 +70,8 @@ def test_a_method_the_server_does_not_know_is_a_405_under_chalice_local(chalice_
     url, token = chalice_local
     assert_unknown_methods_are_405_in_the_face_shape(url)
     assert requests.get(url + "/whoami", headers={"Authorization": f"Bearer {token}"}, timeout=30).status_code == 200
+
+
+def test_a_head_answer_carries_no_body_under_chalice_local(chalice_local):
+    url, _ = chalice_local
+    assert_head_answers_carry_no_body(url)
