@@ -16,7 +16,11 @@ def _add_local(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--tick", type=float, default=1.0, help="seconds between dispatcher ticks (default 1)")
-    p.add_argument("--workers", type=int, default=2, help="threads polling the runs queue (default 2)")
+    p.add_argument("--workers", type=_at_least_one, default=2,
+                   help="threads polling the runs queue; each hands its batches off and polls again (default 2)")
+    p.add_argument("--concurrency", type=_at_least_one, metavar="N",
+                   help="runs in flight at once; past it messages wait in the queue"
+                        " (default $TASKLANE_WORKER_CONCURRENCY or 32)")
     p.add_argument("--endpoint", help="an external AWS-compatible endpoint instead of the embedded one")
     p.add_argument("--no-embedded", action="store_true", help="use real AWS (credentials from the environment)")
     p.add_argument("--tenant", default="dev", help="tenant of the printed development token")
@@ -25,14 +29,26 @@ def _add_local(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(run=_run_local)
 
 
-def _run_local(args: argparse.Namespace) -> int:
-    from chalicelib.runtime.local import LocalOptions, LocalRuntime, dev_token
+def _at_least_one(raw: str) -> int:
+    if not raw.strip().isdigit() or int(raw) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {raw!r}")
+    return int(raw)
 
+
+def _run_local(args: argparse.Namespace) -> int:
+    from chalicelib.runtime.local import LocalOptions, LocalRuntime, concurrency_from_env, dev_token
+
+    try:
+        concurrency = args.concurrency or concurrency_from_env()
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     options = LocalOptions(
         host=args.host,
         port=args.port,
         tick=args.tick,
         workers=args.workers,
+        concurrency=concurrency,
         endpoint=args.endpoint,
         embedded=not args.no_embedded,
     )
@@ -49,6 +65,7 @@ def _run_local(args: argparse.Namespace) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     print(f"tasklane {runtime.url} (backend: {runtime.endpoint or 'AWS'})", flush=True)
+    print(f"{options.workers} pollers, at most {options.concurrency} runs in flight", flush=True)
     if os.environ.get("TASKLANE_JWT_SECRET_GENERATED"):
         print(f"TASKLANE_JWT_SECRET={os.environ['TASKLANE_JWT_SECRET']}  (generated for this run)", flush=True)
     print(f"TOKEN={dev_token(tenant=args.tenant)}", flush=True)

@@ -2,8 +2,10 @@
 
 `tasklane local` starts an embedded moto server on 127.0.0.1 (DynamoDB, SQS, S3; no account,
 no Docker), creates the resources template.yaml declares, serves the Chalice app with the same
-local server `chalice local` uses, ticks the dispatcher handler and polls the runs queue into
-the worker handler. The handlers are the functions Lambda calls; only the event sources differ.
+local server `chalice local` uses (with the deployed gateway's answers at its edges, see
+local_http.py), ticks the dispatcher handler and polls the runs queue into the worker handler,
+handing each batch off so that up to `concurrency` runs are in flight at once. The handlers are
+the functions Lambda calls; only the event sources differ.
 """
 
 from __future__ import annotations
@@ -23,11 +25,26 @@ import boto3
 
 from chalicelib import settings
 from chalicelib.runtime import backend_process
-from chalicelib.runtime.event_sources import SqsPoller, Ticker
+from chalicelib.runtime.event_sources import RunSlots, SqsPoller, Ticker
+from chalicelib.runtime.local_http import create_server, serve_edges_under_chalice_local
 from chalicelib.runtime.resources import create_resources
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 _FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}
+#: Runs in flight at once by default; the worker's reserved concurrency deployed should match.
+DEFAULT_CONCURRENCY = 32
+CONCURRENCY_ENV = "TASKLANE_WORKER_CONCURRENCY"
+
+
+def concurrency_from_env(environ: dict[str, str] | None = None) -> int:
+    """The concurrency bound `TASKLANE_WORKER_CONCURRENCY` sets (default 32); ValueError if it is
+    not a whole number of at least 1."""
+    raw = (os.environ if environ is None else environ).get(CONCURRENCY_ENV, "").strip()
+    if not raw:
+        return DEFAULT_CONCURRENCY
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"{CONCURRENCY_ENV} must be a whole number of at least 1, not {raw!r}")
+    return int(raw)
 
 
 @dataclass(kw_only=True)
@@ -38,8 +55,10 @@ class LocalOptions:
     port: int = 8000
     #: Seconds between dispatcher ticks.
     tick: float = 1.0
-    #: Threads polling the runs queue.
+    #: Threads polling the runs queue (each hands its batches off and polls again).
     workers: int = 2
+    #: Runs in flight at once, over every poller; past it messages stay in the queue.
+    concurrency: int = DEFAULT_CONCURRENCY
     #: An external AWS-compatible endpoint instead of the embedded moto server.
     endpoint: str | None = None
     #: False: use real AWS (with --no-embedded and no --endpoint).
@@ -125,9 +144,28 @@ def _sqs_client() -> Any:
     return boto3.session.Session().client("sqs", region_name=current.region, endpoint_url=current.endpoint_url)
 
 
-def start_event_sources(handler_map: dict[str, Any], *, tick: float, workers: int) -> list[Any]:
-    """Start the dispatcher and maintenance tickers and `workers` SQS pollers."""
+@dataclass(kw_only=True)
+class EventSources:
+    """The running tickers and pollers, and the run slots the pollers share."""
+
+    threads: list[Any]
+    slots: RunSlots
+
+    def stop(self, *, drain_seconds: float = 5.0) -> None:
+        """Stop receiving, then give the batches in flight up to `drain_seconds` to finish
+        (what is left is redelivered after its visibility timeout)."""
+        for thread in self.threads:
+            thread.stopping.set()
+        for thread in self.threads:
+            thread.join(timeout=5)
+        self.slots.wait_idle(drain_seconds)
+
+
+def start_event_sources(handler_map: dict[str, Any], *, tick: float, workers: int, concurrency: int) -> EventSources:
+    """Start the dispatcher and maintenance tickers and `workers` SQS pollers that together keep
+    at most `concurrency` runs in flight."""
     current = settings.current()
+    slots = RunSlots(concurrency)
     threads: list[Any] = [
         Ticker(handler_map["dispatcher"], interval=tick, region=current.region, name="dispatcher"),
         Ticker(handler_map["maintenance"], interval=max(tick, 30.0), region=current.region, name="maintenance"),
@@ -135,12 +173,16 @@ def start_event_sources(handler_map: dict[str, Any], *, tick: float, workers: in
     for _ in range(max(1, workers)):
         threads.append(
             SqsPoller(
-                handler_map["run_worker"], sqs=_sqs_client(), queue_url=current.runs_queue_url, region=current.region
+                handler_map["run_worker"],
+                sqs=_sqs_client(),
+                queue_url=current.runs_queue_url,
+                region=current.region,
+                slots=slots,
             )
         )
     for thread in threads:
         thread.start()
-    return threads
+    return EventSources(threads=threads, slots=slots)
 
 
 def _chalice_config(stage: str) -> Any:
@@ -166,35 +208,33 @@ class LocalRuntime:
     def __init__(self, options: LocalOptions) -> None:
         self.options = options
         self._backend: EmbeddedBackend | None = None
-        self._threads: list[Any] = []
+        self._sources: EventSources | None = None
         self._http: Any = None
         self._http_thread: threading.Thread | None = None
         self.url = ""
 
     def start(self) -> None:
         """Bring everything up; returns once the HTTP server is listening."""
-        from chalice.local import create_local_server
-
         endpoint, self._backend = prepare_environment(self.options)
         os.environ["TASKLANE_EMBEDDED"] = "0"  # the app must not start a second backend
         if str(PROJECT_DIR) not in sys.path:
             sys.path.insert(0, str(PROJECT_DIR))
         app_module = importlib.import_module("app")
         app = app_module.app
-        self._http = create_local_server(app, _chalice_config(self.options.stage), self.options.host, self.options.port)
+        self._http = create_server(app, _chalice_config(self.options.stage), self.options.host, self.options.port)
         host, port = self._http.server.server_address[:2]
         self.url = f"http://{host}:{port}"
         self._http_thread = threading.Thread(target=self._http.server.serve_forever, name="http", daemon=True)
         self._http_thread.start()
-        self._threads = start_event_sources(app.handler_map, tick=self.options.tick, workers=self.options.workers)
+        self._sources = start_event_sources(
+            app.handler_map, tick=self.options.tick, workers=self.options.workers, concurrency=self.options.concurrency
+        )
         self.endpoint = endpoint
 
     def stop(self) -> None:
         """Stop pollers and tickers, then the HTTP server, then the backend."""
-        for thread in self._threads:
-            thread.stopping.set()
-        for thread in self._threads:
-            thread.join(timeout=5)
+        if self._sources is not None:
+            self._sources.stop()
         if self._http is not None:
             self._http.server.shutdown()
             self._http.server.server_close()
@@ -205,14 +245,17 @@ class LocalRuntime:
 def start_for_chalice_local(app: Any) -> None:
     """Under `chalice local --stage local`: embedded backend plus event sources in this process.
 
-    app.py calls this after every handler is registered; the HTTP server is chalice's own.
+    app.py calls this after every handler is registered; the HTTP server is chalice's own, with
+    tasklane's edges (local_http.py).
     """
     options = LocalOptions(
         tick=float(os.environ.get("TASKLANE_TICK_SECONDS", "1")),
         workers=int(os.environ.get("TASKLANE_WORKERS", "2")),
+        concurrency=concurrency_from_env(),
         backend_port=int(os.environ.get("TASKLANE_EMBEDDED_PORT", "0")),
     )
     os.environ["TASKLANE_EMBEDDED"] = "0"
+    serve_edges_under_chalice_local()
     endpoint, _ = prepare_environment(options)
-    start_event_sources(app.handler_map, tick=options.tick, workers=options.workers)
+    start_event_sources(app.handler_map, tick=options.tick, workers=options.workers, concurrency=options.concurrency)
     print(f"tasklane: embedded backend at {endpoint}; development token:\n{dev_token()}", flush=True)

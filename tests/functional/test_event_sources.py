@@ -1,13 +1,16 @@
-"""The emulated SQS event source against a real moto server: only reported failures stay."""
+"""The emulated SQS event source against a real moto server: only reported failures stay, batches
+are handed off, and the shared run slots bound what is received."""
 
 from __future__ import annotations
 
 import json
+import threading
+import time
 
 import boto3
 import pytest
 
-from chalicelib.runtime.event_sources import SqsPoller
+from chalicelib.runtime.event_sources import RunSlots, SqsPoller
 
 pytestmark = pytest.mark.slow
 
@@ -55,3 +58,83 @@ def test_a_handler_that_raises_leaves_the_whole_batch(moto_server):
     assert poller.poll_once() == 1
     attrs = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])["Attributes"]
     assert int(attrs["ApproximateNumberOfMessagesNotVisible"]) == 1
+
+
+def _wait(predicate, timeout: float = 10.0) -> None:
+    """Poll `predicate` (the threads under test change what it reads) until it holds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.05)
+
+
+def test_a_batch_in_flight_does_not_hold_back_the_next_receive(moto_server):
+    sqs = _sqs(moto_server)
+    queue_url = sqs.create_queue(QueueName="poller-handoff")["QueueUrl"]
+    slow_started, release, fast_done = threading.Event(), threading.Event(), threading.Event()
+
+    def handler(event, context):
+        for record in event["Records"]:
+            if record["body"] == '"slow"':
+                slow_started.set()
+                assert release.wait(20)
+            else:
+                fast_done.set()
+        return {"batchItemFailures": []}
+
+    poller = SqsPoller(handler, sqs=sqs, queue_url=queue_url, region="us-east-1", slots=RunSlots(4), wait_seconds=0)
+    poller.start()
+    try:
+        sqs.send_message(QueueUrl=queue_url, MessageBody='"slow"')
+        assert slow_started.wait(10)
+        sqs.send_message(QueueUrl=queue_url, MessageBody='"fast"')
+        assert fast_done.wait(10)  # while the slow batch still holds its thread
+        assert not release.is_set()
+    finally:
+        release.set()
+        poller.stopping.set()
+        poller.join(10)
+    _wait(lambda: poller.delivered == 2)
+
+
+def test_pollers_never_hold_more_messages_than_the_shared_slots(moto_server):
+    sqs = _sqs(moto_server)
+    queue_url = sqs.create_queue(QueueName="poller-bound", Attributes={"VisibilityTimeout": "60"})["QueueUrl"]
+    for n in range(5):
+        sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps({"n": n}))
+    gate = threading.Event()
+    lock = threading.Lock()
+    holding, most = [0], [0]
+
+    def handler(event, context):
+        with lock:
+            holding[0] += len(event["Records"])
+            most[0] = max(most[0], holding[0])
+        gate.wait(20)
+        with lock:
+            holding[0] -= len(event["Records"])
+        return {"batchItemFailures": []}
+
+    def counts() -> tuple[int, int]:
+        attrs = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])["Attributes"]
+        return int(attrs["ApproximateNumberOfMessages"]), int(attrs["ApproximateNumberOfMessagesNotVisible"])
+
+    slots = RunSlots(2)
+    pollers = [SqsPoller(handler, sqs=sqs, queue_url=queue_url, region="us-east-1", slots=slots, wait_seconds=0)
+               for _ in range(2)]
+    for poller in pollers:
+        poller.start()
+    try:
+        _wait(lambda: holding[0] == 2)
+        assert counts() == (3, 2)  # past the bound the rest stay visible in the queue
+        assert slots.in_flight == 2
+        gate.set()
+        _wait(lambda: counts() == (0, 0))
+    finally:
+        gate.set()
+        for poller in pollers:
+            poller.stopping.set()
+        for poller in pollers:
+            poller.join(10)
+    assert most[0] <= 2
+    assert slots.wait_idle(5)
