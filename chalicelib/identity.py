@@ -1,14 +1,16 @@
 """Bearer tokens and the request's principal.
 
 Tokens are HS256 JWTs (PyJWT does the cryptography and the time claims) with the claims `sub`
-(user id), `tenant`, `roles` (`admin` grants tenant-admin rights) and, for agents, `actor_kind`
-and `session`. The secret comes from the environment; it is never logged or returned.
+(user id), `tenant`, `roles` (`admin` grants tenant-admin rights, `operator` the daemon face's
+operator rights: see permissions.py) and, for agents, `actor_kind` and `session`. The secret
+comes from the environment; it is never logged or returned.
 """
 
 from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import jwt
@@ -48,12 +50,13 @@ def mint_token(
     tenant: str,
     user: str,
     admin: bool = False,
+    roles: Iterable[str] = (),
     actor_kind: str | None = None,
     session: str | None = None,
     ttl_seconds: int = DEFAULT_TTL_SECONDS,
     now: float | None = None,
 ) -> str:
-    """Sign a token for `user` in `tenant`."""
+    """Sign a token for `user` in `tenant` granting `roles` (`admin=True` adds `admin`)."""
     if not secret:
         raise ValidationError("a signing secret is required", location="TASKLANE_JWT_SECRET")
     if not TENANT_PATTERN.match(tenant):
@@ -68,7 +71,7 @@ def mint_token(
     claims: dict[str, object] = {
         "sub": user,
         "tenant": tenant,
-        "roles": ["admin"] if admin else [],
+        "roles": list(dict.fromkeys([*(["admin"] if admin else []), *roles])),
         "iat": issued,
         "exp": issued + ttl_seconds,
     }

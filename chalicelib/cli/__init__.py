@@ -9,6 +9,7 @@ import sys
 import threading
 
 from chalicelib.cli import schedule_cmd
+from chalicelib.permissions import Role
 
 
 def _add_local(subparsers: argparse._SubParsersAction) -> None:
@@ -108,7 +109,9 @@ def _add_token(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("token", help="print a bearer token signed with TASKLANE_JWT_SECRET")
     p.add_argument("--tenant", required=True)
     p.add_argument("--user", required=True)
-    p.add_argument("--admin", action="store_true")
+    p.add_argument("--admin", action="store_true", help="grant the admin role (same as --role admin)")
+    p.add_argument("--role", action="append", default=[], choices=[role.value for role in Role],
+                   help="grant a role (repeatable): admin defines tasks; operator runs, stops and restarts")
     p.add_argument("--actor-kind")
     p.add_argument("--session")
     p.add_argument("--ttl", type=int, default=12 * 3600, help="lifetime in seconds (default 12 h)")
@@ -127,6 +130,7 @@ def _run_token(args: argparse.Namespace) -> int:
             tenant=args.tenant,
             user=args.user,
             admin=args.admin,
+            roles=args.role,
             actor_kind=args.actor_kind,
             session=args.session,
             ttl_seconds=args.ttl,

@@ -23,6 +23,7 @@ from chalicelib.errors import BadRequest, MethodNotAllowed, TasklaneError, Unaut
 from chalicelib.faces.auth import bearer_authorizer
 from chalicelib.identity import Principal, bearer_token, verify_token
 from chalicelib.observability import get_logger, log_event, set_trace_id, trace_id
+from chalicelib.permissions import Role, require_role
 
 _log = get_logger("http")
 
@@ -118,11 +119,15 @@ class Face:
                 raise MethodNotAllowed(f"{call.request.method} is not allowed here; allowed: {_allowed}")
 
             refuse.__name__ = f"method_not_allowed_{len(self._methods)}_{abs(hash(path))}"
+            refuse.method_not_allowed = True  # type: ignore[attr-defined]
             self.route(path, missing, public=True)(refuse)
 
-    def route(self, path: str, methods: list[str] | None = None, *, public: bool = False) -> Callable:
-        """Declare a route; the function is called as `fn(call, **url_params)`."""
-
+    def route(self, path: str, methods: list[str] | None = None, *, public: bool = False,
+              role: Role | None = None) -> Callable:
+        """Declare a route; the function is called as `fn(call, **url_params)`. With `role`, a
+        caller whose token does not grant it gets a 403 before the function runs."""
+        if public and role is not None:
+            raise ValueError(f"{path}: a public route has no caller to hold the role {role!r}")
         self._methods.setdefault(path, set()).update(methods or ["GET"])
 
         def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -133,6 +138,8 @@ class Face:
                 set_trace_id(incoming if incoming and len(incoming) <= 64 else None)
                 try:
                     principal = None if public else principal_from_request(request)
+                    if role is not None:
+                        require_role(principal, role)  # type: ignore[arg-type]
                     return fn(Call(request, principal, trace_id()), **params)  # type: ignore[arg-type]
                 except TasklaneError as exc:
                     if exc.status >= 500:
@@ -142,6 +149,8 @@ class Face:
                     _log.exception("unexpected failure", extra={"fields": {"face": self.name, "path": path}})
                     return self.render_error(TasklaneError("internal error"), trace_id())
 
+            #: The declaration, readable from the app's route table (the role x route tests use it).
+            view.required_role = role  # type: ignore[attr-defined]
             kwargs: dict[str, Any] = {"methods": methods or ["GET"], "content_types": ANY_CONTENT}
             if not public:
                 kwargs["authorizer"] = bearer_authorizer

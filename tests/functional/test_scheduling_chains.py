@@ -208,9 +208,11 @@ def test_graphs_traverse_breadth_first_to_a_level(api, h, chain):
 
 
 def test_a_vertex_the_caller_cannot_see_has_no_document(api, h):
-    parent = api.create(task_body("mine", ref_name="job.ok"))
+    parent = api.create(task_body("mine", ref_name="job.ok", space_type="shared"))
     bob = api.as_("bob")
     child = bob.create(task_body("shared-child", ref_name="job.ok", parent=parent["id"], space_type="shared"))
+    # Chaining needs the parent to be readable; it can turn personal afterwards.
+    assert api.call("PUT", f"{BASE}/{parent['id']}", task_body("mine", ref_name="job.ok")).status == 200
     graph = bob.get(f"{BASE}/{child['id']}/graphs/ancestors?withTask=true").json
     by_id = {v["taskId"]: v for v in graph["vertices"]}
     assert by_id[child["id"]]["task"]["name"] == "shared-child"

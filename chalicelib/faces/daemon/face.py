@@ -1,7 +1,8 @@
 """The daemon face's blueprint and its error shape: RFC 9457 `application/problem+json`.
 
 Field problems become `errors: [{location, message, value}]` with locations such as
-`body.cron`, `query.wait_timeout` or `path.taskName`.
+`body.cron`, `query.wait_timeout` or `path.taskName`. A refusal for want of a role carries the
+role in the extension member `required_role`.
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ def render_error(error: TasklaneError, trace: str) -> Response:
             {"location": p.location, "message": p.message, **({"value": p.value} if p.value is not None else {})}
             for p in error.problems
         ]
+    required_role = getattr(error, "required_role", None)
+    if required_role is not None:
+        body["required_role"] = str(required_role)
     headers = {"Content-Type": PROBLEM_JSON, "X-Trace-Id": trace}
     retry_after = getattr(error, "retry_after", None)
     if retry_after is not None:

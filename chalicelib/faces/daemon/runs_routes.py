@@ -1,4 +1,6 @@
-"""Daemon runs: trigger (with `wait`), list, read, stop, delete, summary."""
+"""Daemon runs: trigger (with `wait`), list, read, stop, delete, summary.
+
+Triggering, stopping and deleting runs take the `operator` role (permissions.py)."""
 
 from __future__ import annotations
 
@@ -13,12 +15,13 @@ from chalicelib.faces.daemon.definition import TASK_ID_PREFIX, check_name, run_o
 from chalicelib.faces.daemon.face import face
 from chalicelib.faces.daemon.runs_view import boolean, integer, parse_run_query, render_run, summary
 from chalicelib.faces.http import Call, json_response
+from chalicelib.permissions import Role
 from chalicelib.timefmt import utcnow
 
 DEFAULT_WAIT_TIMEOUT = 300
 
 
-@face.route("/api/tasks/{taskName}/run", ["POST"])
+@face.route("/api/tasks/{taskName}/run", ["POST"], role=Role.OPERATOR)
 def trigger(call: Call, taskName: str) -> Response:  # noqa: N803 - the product's path parameter name
     """Create a run now (201); with `wait=true`, hold until it ends or `wait_timeout` passes."""
     check_name(taskName)
@@ -73,7 +76,7 @@ def get_run(call: Call, taskName: str, runId: str) -> Response:  # noqa: N803
     return json_response(render_run(find(call, taskName, runId)[1]))
 
 
-@face.route("/api/tasks/{taskName}/runs/{runId}", ["DELETE"])
+@face.route("/api/tasks/{taskName}/runs/{runId}", ["DELETE"], role=Role.OPERATOR)
 def delete_run(call: Call, taskName: str, runId: str) -> Response:  # noqa: N803
     """Delete an ended run and its log (409 while it is in flight)."""
     _, run = find(call, taskName, runId)
@@ -81,7 +84,7 @@ def delete_run(call: Call, taskName: str, runId: str) -> Response:  # noqa: N803
     return Response(body="", status_code=204)
 
 
-@face.route("/api/tasks/{taskName}/runs/{runId}/stop", ["POST"])
+@face.route("/api/tasks/{taskName}/runs/{runId}/stop", ["POST"], role=Role.OPERATOR)
 def stop_run(call: Call, taskName: str, runId: str) -> Response:  # noqa: N803
     """Stop a run: pending ends now; running ends `stopped` after the graceful stop window."""
     _, run = find(call, taskName, runId)

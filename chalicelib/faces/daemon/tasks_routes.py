@@ -1,4 +1,7 @@
-"""Daemon tasks: list, read, create/replace, delete, reload the file, service stop/restart."""
+"""Daemon tasks: list, read, create/replace, delete, reload the file, service stop/restart.
+
+Defining tasks (PUT, DELETE, reload) takes the `admin` role, stopping and restarting services
+the `operator` role (permissions.py); every user of the tenant reads."""
 
 from __future__ import annotations
 
@@ -14,17 +17,13 @@ from chalicelib.faces.daemon.config_file import parse_config, read_source
 from chalicelib.faces.daemon.definition import check_name, parse_definition, render_task
 from chalicelib.faces.daemon.face import face
 from chalicelib.faces.http import Call, json_response
+from chalicelib.permissions import Role
 from chalicelib.timefmt import utcnow
 
 #: Where `POST /api/reload` reads the file: a path, or `s3://bucket/key` when deployed.
 CONFIG_SOURCE_ENV = "TASKLANE_DAEMON_CONFIG"
 #: The tenant the file's tasks belong to.
 CONFIG_TENANT_ENV = "TASKLANE_DAEMON_TENANT"
-
-
-def require_admin(call: Call, what: str) -> None:
-    if not call.principal.is_admin:
-        raise Forbidden(f"{what} needs a tenant admin token")
 
 
 @face.route("/health", public=True)
@@ -45,11 +44,10 @@ def get_task(call: Call, taskName: str) -> Response:  # noqa: N803 - the product
     return json_response(render_task(catalog.get(call.principal.tenant, taskName)))
 
 
-@face.route("/api/tasks/{taskName}", ["PUT"])
+@face.route("/api/tasks/{taskName}", ["PUT"], role=Role.ADMIN)
 def put_task(call: Call, taskName: str) -> Response:  # noqa: N803
     """Create (201) or replace (200) a definition from a JSON body."""
     check_name(taskName)
-    require_admin(call, "changing task definitions")
     body = call.json_body()
     if isinstance(body, dict) and body.get("name") not in (None, taskName):
         raise ValidationError("name must match the path", location="body.name", value=body.get("name"))
@@ -58,16 +56,15 @@ def put_task(call: Call, taskName: str) -> Response:  # noqa: N803
     return json_response(render_task(task), 201 if created else 200)
 
 
-@face.route("/api/tasks/{taskName}", ["DELETE"])
+@face.route("/api/tasks/{taskName}", ["DELETE"], role=Role.ADMIN)
 def delete_task(call: Call, taskName: str) -> Response:  # noqa: N803
     """Delete a task; its pending runs are canceled and running runs stopped."""
     check_name(taskName)
-    require_admin(call, "deleting tasks")
     catalog.delete(call.principal.tenant, taskName, now=utcnow())
     return Response(body="", status_code=204)
 
 
-@face.route("/api/tasks/{taskName}/stop", ["POST"])
+@face.route("/api/tasks/{taskName}/stop", ["POST"], role=Role.OPERATOR)
 def stop_service(call: Call, taskName: str) -> Response:  # noqa: N803
     """Stop a service: it stays down (no restarts) until restarted."""
     task = _service(call, taskName)
@@ -78,7 +75,7 @@ def stop_service(call: Call, taskName: str) -> Response:  # noqa: N803
     return json_response({**render_task(task), "stopped_runs": stopped})
 
 
-@face.route("/api/tasks/{taskName}/restart", ["POST"])
+@face.route("/api/tasks/{taskName}/restart", ["POST"], role=Role.OPERATOR)
 def restart_service(call: Call, taskName: str) -> Response:  # noqa: N803
     """Restart a service: stop its instances and start them again (also after start_failed)."""
     task = _service(call, taskName)
@@ -100,7 +97,7 @@ def _service(call: Call, name: str):
     return task
 
 
-@face.route("/api/reload", ["POST"])
+@face.route("/api/reload", ["POST"], role=Role.ADMIN)
 def reload(call: Call) -> Response:
     """Re-read the configuration file; apply it whole or not at all: `{added, removed, changed}`."""
     source = os.environ.get(CONFIG_SOURCE_ENV)
@@ -110,6 +107,5 @@ def reload(call: Call) -> Response:
                               "TASKLANE_DAEMON_TENANT)", location="config")
     if call.principal.tenant != tenant:
         raise Forbidden("the configuration file belongs to another tenant")
-    require_admin(call, "reloading the configuration")
     config = parse_config(read_source(source))
     return json_response(catalog.apply_file(tenant, config, now=utcnow()).to_api())

@@ -3,7 +3,10 @@
 A user reaches the tasks they own and every task whose `metadata.spaceType` is `shared` or
 `managed`; a tenant admin (`admin` in the token's roles) reaches every task of the tenant.
 Anything else in the tenant is 403; another tenant's task is 404 (its key starts with the
-tenant, so it is never even read). Deleting another user's task takes a tenant admin.
+tenant, so it is never even read). A chain's parents must be reachable by the writer, as
+reading them would be. Deleting takes the owner or a tenant admin; since PUT and PATCH make a
+non-owner with access the owner (the page's rule), whoever may change a shared task may take it
+over and then delete it: the takeover is recorded in `ownerId` and `updatedBy`.
 """
 
 from __future__ import annotations

@@ -36,6 +36,7 @@ from chalicelib.faces.scheduling.listing import ListQuery, keyset_paginate, orde
 from chalicelib.faces.scheduling.rate_limit import Tier, enforce
 from chalicelib.faces.scheduling.scim import DEFAULT_TASK_SORT, TASK_FILTER_FIELDS, TASK_SORT_FIELDS
 from chalicelib.faces.scheduling.workflow import TaskDocument, validate_task_document
+from chalicelib.identity import Principal
 from chalicelib.timefmt import utcnow
 
 BASE = "/api/scheduling/tasks"
@@ -145,10 +146,12 @@ def _key_of(task: Task) -> str:
     return unique_key(document.get("name", task.name), document.get("version"))
 
 
-def _check_parents(tenant: str, doc: TaskDocument, task_id: str) -> None:
-    """Parents must be live scheduling tasks of the tenant, and a chain may not loop."""
+def _check_parents(principal: Principal, doc: TaskDocument, task_id: str) -> None:
+    """Parents must be live scheduling tasks of the tenant that the writer may read (a chained
+    task's runs carry its parent's name and times), and a chain may not loop."""
     if not doc.parents:
         return
+    tenant = principal.tenant
     downstream = traverse(task_id, catalog.tenant_adjacency(tenant), Direction.DESCENDANTS)
     descendants = {vertex.task_id for vertex in downstream.vertices}
     for link in doc.parents:
@@ -159,6 +162,7 @@ def _check_parents(tenant: str, doc: TaskDocument, task_id: str) -> None:
         if parent is None or parent.face != FACE:
             raise ValidationError(f"events: the parent task '{link.task_id}' does not exist", location="events",
                                   value=link.task_id)
+        access.require_reach(principal, parent.document, link.task_id)
         if link.task_id in descendants:
             raise ValidationError(f"events: depending on task '{link.task_id}' would make the chain loop",
                                   location="events", value=link.task_id)
@@ -171,7 +175,7 @@ def save(call: Call, body: Any, *, task_id: str, existing: Task | None) -> Task:
     if spec.trigger is not None:
         task_engine.parse_trigger(spec.trigger, field="start.schedule", timezone_field="start.schedule.timezone")
     tenant, user = call.principal.tenant, call.principal.user_id
-    _check_parents(tenant, doc, task_id)
+    _check_parents(call.principal, doc, task_id)
     previous = ((existing.document or {}).get("metadata") or {}) if existing else {}
     document = stored_document(doc, tenant=tenant, owner=user, created_by=previous.get("createdBy") or user,
                                updated_by=user)
