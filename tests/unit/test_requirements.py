@@ -12,6 +12,11 @@ PROVIDED_BY_THE_PLATFORM = {"chalice", "boto3"}
 _NAME = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(.*)$")
 
 
+def packaged_dependencies() -> list[str]:
+    """The normalised names of the runtime dependencies the Lambda package must carry."""
+    return sorted(name for name in pyproject_runtime() if name not in PROVIDED_BY_THE_PLATFORM)
+
+
 def _requirement(line: str) -> tuple[str, str]:
     """(normalised name, specifier with spaces removed) of a requirement line."""
     text = line.split("#", 1)[0].strip()
@@ -20,7 +25,8 @@ def _requirement(line: str) -> tuple[str, str]:
     return re.sub(r"[-_.]+", "-", match.group(1)).lower(), re.sub(r"\s+", "", match.group(2))
 
 
-def _pyproject_runtime() -> dict[str, str]:
+def pyproject_runtime() -> dict[str, str]:
+    """pyproject.toml's runtime dependencies: normalised name -> specifier."""
     data = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     return dict(_requirement(line) for line in data["project"]["dependencies"])
 
@@ -34,7 +40,7 @@ def _requirements_txt() -> dict[str, str]:
 
 
 def test_requirements_txt_lists_every_runtime_dependency_with_the_same_pin():
-    expected = {name: spec for name, spec in _pyproject_runtime().items() if name not in PROVIDED_BY_THE_PLATFORM}
+    expected = {name: spec for name, spec in pyproject_runtime().items() if name not in PROVIDED_BY_THE_PLATFORM}
     assert _requirements_txt() == expected
 
 
@@ -44,4 +50,4 @@ def test_no_development_tool_reaches_the_package():
 
 def test_what_the_platform_provides_is_still_a_runtime_dependency():
     # If pyproject stops listing them, the exclusion above would hide nothing and should go.
-    assert PROVIDED_BY_THE_PLATFORM <= set(_pyproject_runtime())
+    assert PROVIDED_BY_THE_PLATFORM <= set(pyproject_runtime())
