@@ -1,7 +1,8 @@
 """Plays AWS Lambda's Python runtime for one function, inside the Lambda-like sandbox.
 
-Run as `<sandbox python> -I lambda_host.py TASK_ROOT HANDLER` with the working directory at
-TASK_ROOT and the function's environment. Like Lambda's bootstrap it puts the task root first on
+Run as `<sandbox python> -I -B lambda_host.py TASK_ROOT HANDLER` (no bytecode is written: the
+task root is read-only on Lambda) with the working directory at TASK_ROOT and the function's
+environment. Like Lambda's bootstrap it puts the task root first on
 `sys.path`, imports the handler's module once (the cold start), then calls `handler(event,
 context)` once per invocation. Standard library only: the sandbox holds boto3 and nothing else.
 

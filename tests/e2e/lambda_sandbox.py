@@ -61,7 +61,10 @@ def build_package(out: Path, *, stage: str = "dev") -> Package:
     command = ["make", "--no-print-directory", "-o", ".venv/.installed", "package",
                f"STAGE={stage}", f"PACKAGE_DIR={out}", f"BIN={Path(sys.executable).parent}"]
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, f"make package failed:\n{result.stdout}\n{result.stderr}"
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, f"make package failed:\n{output}"
+    # Chalice still builds the zip when it finds no Lambda-compatible wheel for a dependency.
+    assert "Could not install dependencies" not in output, output
     return Package(out)
 
 
@@ -171,7 +174,7 @@ class LambdaFunction:
         self.timeout = timeout
         self._log = open(log_path, "w")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
-            [str(python), "-I", str(HOST), str(task_root), handler],
+            [str(python), "-I", "-B", str(HOST), str(task_root), handler],
             cwd=task_root, env={**environment, "SANDBOX_FUNCTION_TIMEOUT": str(timeout)},
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log, text=True,
         )
