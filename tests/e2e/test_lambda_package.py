@@ -40,7 +40,7 @@ from tests.e2e.lambda_sandbox import (
 )
 from tests.unit.test_requirements import packaged_dependencies
 
-pytestmark = [pytest.mark.slow, pytest.mark.e2e]
+pytestmark = pytest.mark.slow
 
 STAGE = "dev"
 SECRET = "sandbox-token-secret-sandbox-token-secret"
