@@ -23,9 +23,14 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-# Build the deployable template (see README, "Deploy").
+# Build the Lambda package and its deployable template (see README, "Deploy"). app.py names the
+# worker's queue after TASKLANE_STAGE when Chalice imports it, so the stage is passed on; the
+# region never reaches the template (it says ${AWS::Region}), but Chalice wants one set.
+STAGE       ?= dev
+PACKAGE_DIR ?= build/$(STAGE)
 package: $(STAMP)
-	$(BIN)/chalice package --stage $(or $(STAGE),dev) --merge-template template.yaml build/$(or $(STAGE),dev)
+	TASKLANE_STAGE=$(STAGE) AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-$${AWS_REGION:-us-east-1}} \
+	  $(BIN)/chalice package --stage $(STAGE) --merge-template template.yaml $(PACKAGE_DIR)
 
 clean:
 	rm -rf $(VENV) build .pytest_cache

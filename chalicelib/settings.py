@@ -1,7 +1,9 @@
 """Settings, read from the environment once per process.
 
 Every resource name comes from an environment variable that `template.yaml` (deployed) or the
-local runtime (embedded) sets; nothing here talks to AWS.
+local runtime (embedded) sets. Nothing here talks to AWS at import; the one read is deployed: when
+`TASKLANE_JWT_SECRET_NAME` names the token secret, the first `current()` of a process (a Lambda
+cold start) reads it from Secrets Manager, and the settings keep it.
 """
 
 from __future__ import annotations
@@ -65,11 +67,17 @@ def runs_queue_name(stage: str) -> str:
 def load_settings() -> Settings:
     """Build settings from the current environment."""
     env = os.environ
+    region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
+    endpoint_url = env.get("TASKLANE_AWS_ENDPOINT") or None
     jwt_secret = env.get("TASKLANE_JWT_SECRET", "")
+    if not jwt_secret and env.get("TASKLANE_JWT_SECRET_NAME"):
+        from chalicelib.secret_store import read_secret
+
+        jwt_secret = read_secret(env["TASKLANE_JWT_SECRET_NAME"], region=region, endpoint_url=endpoint_url)
     return Settings(
         stage=env.get("TASKLANE_STAGE", "dev"),
-        region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
-        endpoint_url=env.get("TASKLANE_AWS_ENDPOINT") or None,
+        region=region,
+        endpoint_url=endpoint_url,
         tasks_table=env.get("TASKLANE_TASKS_TABLE", "tasklane-tasks"),
         runs_table=env.get("TASKLANE_RUNS_TABLE", "tasklane-runs"),
         events_table=env.get("TASKLANE_EVENTS_TABLE", "tasklane-events"),
@@ -90,7 +98,10 @@ def load_settings() -> Settings:
 
 @lru_cache(maxsize=1)
 def current() -> Settings:
-    """The process's settings, read once (tests call `reset()` after changing the env)."""
+    """The process's settings, read once (tests call `reset()` after changing the env).
+
+    A failure to read the token secret is not cached: the next call tries again.
+    """
     return load_settings()
 
 
