@@ -1,7 +1,8 @@
 """Reading a stored log: a page of lines from a line number, within a byte budget.
 
-A read fetches the log's head (what it holds), then only the chunks from the one holding the
-first wanted line, and stops fetching as soon as the page is full: reading line 1 or the last
+A read fetches the log's head (what it holds, with its oldest and newest chunk), then only the
+chunks from the one holding the first wanted line (listed by line range unless the head names
+it), and stops fetching as soon as the page is full: reading line 1 or the last
 line of a 50 MB log costs the same few small requests. A page holds at most `limit` lines and
 at most `MAX_RESPONSE_BYTES` as its caller measures them (always at least one line, which the
 line cap keeps small); `next_from` says where to continue when it stopped early.
@@ -9,10 +10,10 @@ line cap keeps small); `next_from` says where to continue when it stopped early.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from chalicelib.engine.run_log import LogChunkStore, LogLine
+from chalicelib.engine.run_log import ChunkRef, LogChunkStore, LogHead, LogLine
 
 #: The most one log response carries, in bytes as the face renders the lines.
 MAX_RESPONSE_BYTES = 1024 * 1024
@@ -57,10 +58,8 @@ def read_log(
     start = head.total_lines + from_line + 1 if from_line < 0 else from_line
     start = max(start, head.first_available, 1)
     lines: list[LogLine] = []
-    spent, cut, full = 0, False, limit <= 0
-    for chunk in store.chunks_from(log_key, start):
-        if full:
-            break
+    spent, cut, full = 0, False, False
+    for chunk in _chunks_from(store, log_key, head, start) if limit > 0 else ():
         for line in store.get_chunk(log_key, chunk):
             if line.n < start:
                 continue
@@ -73,11 +72,30 @@ def read_log(
             if len(lines) >= limit:
                 full = True
                 break
+        if full:
+            break  # before asking for another chunk, which may cost a listing
     total = max(head.total_lines, lines[-1].n if lines else 0)
     more = bool(lines) and full and lines[-1].n < total
     return LogPage(lines=lines, first_available=head.first_available, total_lines=total,
                    truncated=head.truncated or head.first_available > 1, cut=cut,
                    next_from=lines[-1].n + 1 if more else None)
+
+
+def _chunks_from(store: LogChunkStore, log_key: str, head: LogHead, start: int) -> Iterator[ChunkRef]:
+    """The chunks holding `start` and on, up to the head's last line (lines stored after the head
+    was read wait for the next read). The head names the oldest and newest chunk, so a read at
+    either end needs no listing."""
+    first, last = head.first_chunk, head.last_chunk
+    if last is not None and last.first <= start <= last.last:
+        yield last
+        return
+    if first is not None and first.first <= start <= first.last:
+        yield first
+        start = first.last + 1
+    for chunk in store.chunks_from(log_key, start):
+        if chunk.first > head.total_lines:
+            return
+        yield chunk
 
 
 def read_text(store: LogChunkStore, log_key: str, *, from_line: int = 1,

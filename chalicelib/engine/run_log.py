@@ -90,6 +90,9 @@ class LogHead:
     truncated: bool
     #: UTF-8 bytes stored (plus one per line).
     bytes_stored: int
+    #: The oldest and the newest stored chunk, so reads of the start or the tail need no listing.
+    first_chunk: ChunkRef | None = None
+    last_chunk: ChunkRef | None = None
 
 
 class LogChunkStore(Protocol):
@@ -260,7 +263,8 @@ class RunLogWriter:
         else:
             first = self._pending[0].n if self._pending else self._next_n
         return LogHead(first_available=first, total_lines=self._next_n - 1, truncated=self.truncated,
-                       bytes_stored=self._bytes)
+                       bytes_stored=self._bytes, first_chunk=self._stored[0][0] if self._stored else None,
+                       last_chunk=self._stored[-1][0] if self._stored else None)
 
     def flush(self) -> None:
         """Store whatever is pending now (readers see it at once)."""

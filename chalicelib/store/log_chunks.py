@@ -73,7 +73,8 @@ class S3LogChunkStore:
 
     def put_head(self, log_key: str, head: LogHead) -> None:
         body = json.dumps({"first_available": head.first_available, "total_lines": head.total_lines,
-                           "truncated": head.truncated, "bytes_stored": head.bytes_stored})
+                           "truncated": head.truncated, "bytes_stored": head.bytes_stored,
+                           "first_chunk": _span(head.first_chunk), "last_chunk": _span(head.last_chunk)})
         self._s3.put_object(Bucket=self._bucket, Key=self._dir(log_key) + _HEAD, Body=body.encode("utf-8"),
                             ContentType="application/json")
 
@@ -84,7 +85,8 @@ class S3LogChunkStore:
             return None
         data = json.loads(body)
         return LogHead(first_available=int(data["first_available"]), total_lines=int(data["total_lines"]),
-                       truncated=bool(data["truncated"]), bytes_stored=int(data["bytes_stored"]))
+                       truncated=bool(data["truncated"]), bytes_stored=int(data["bytes_stored"]),
+                       first_chunk=_chunk(data.get("first_chunk")), last_chunk=_chunk(data.get("last_chunk")))
 
     def delete_log(self, log_key: str) -> None:
         """Every object under the log's prefix, chunks and head, a thousand per request."""
@@ -102,3 +104,11 @@ def _parse(name: str) -> ChunkRef | None:
     if ext != "jsonl" or not (last.isdigit() and first.isdigit()):
         return None
     return ChunkRef(first=int(first), last=int(last))
+
+
+def _span(chunk: ChunkRef | None) -> list[int] | None:
+    return None if chunk is None else [chunk.first, chunk.last]
+
+
+def _chunk(span: list[int] | None) -> ChunkRef | None:
+    return None if not span else ChunkRef(first=int(span[0]), last=int(span[1]))

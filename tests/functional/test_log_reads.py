@@ -25,17 +25,21 @@ def h(client, aws, monkeypatch):
 
 
 @pytest.fixture
-def s3_gets():
-    """The keys of every S3 GetObject the log store makes from now on."""
-    keys: list[str] = []
+def s3_calls():
+    """(operation, path) of every S3 request the log store makes from now on."""
+    calls: list[tuple[str, str]] = []
     events = logs.log_store()._s3.meta.events
-    handler = events.register("before-call.s3.GetObject", lambda params, **_: keys.append(params["url_path"]))
-    yield keys
-    events.unregister("before-call.s3.GetObject", handler)
+
+    def spy(model, params, **_):
+        calls.append((model.name, params["url_path"]))
+
+    events.register("before-call.s3", spy)
+    yield calls
+    events.unregister("before-call.s3", spy)
 
 
-def chunk_gets(keys: list[str]) -> list[str]:
-    return [key for key in keys if key.endswith(".jsonl")]
+def chunk_gets(calls: list[tuple[str, str]]) -> list[str]:
+    return [path for op, path in calls if op == "GetObject" and path.endswith(".jsonl")]
 
 
 def log_of(client, h, name: str, command: str, **definition) -> str:
@@ -45,36 +49,43 @@ def log_of(client, h, name: str, command: str, **definition) -> str:
     return f"/api/tasks/{name}/runs/{run['id']}/log"
 
 
-@pytest.mark.parametrize(("query", "expected"), [("from=1&limit=1", ["1"]), ("from=1400&limit=2", ["1400", "1401"]),
-                                                 ("from=-1", ["3000"])])
-def test_reading_lines_of_a_many_chunk_log_fetches_only_the_chunk_that_holds_them(client, h, s3_gets, query,
-                                                                                  expected):
+@pytest.mark.parametrize(("query", "expected", "requests"), [
+    ("from=1&limit=1", ["1"], ["GetObject", "GetObject"]),  # head, first chunk
+    ("from=-1", ["3000"], ["GetObject", "GetObject"]),  # head, last chunk
+    ("from=1400&limit=2", ["1400", "1401"], ["GetObject", "ListObjectsV2", "GetObject"]),  # head, its chunk
+])
+def test_reading_lines_of_a_many_chunk_log_fetches_only_the_chunk_that_holds_them(client, h, s3_calls, query,
+                                                                                  expected, requests):
     path = log_of(client, h, "many", MANY)
-    s3_gets.clear()
+    s3_calls.clear()
     status, body, _ = call(client, "GET", f"{path}?{query}")
     assert status == 200
     assert [line["text"] for line in body["lines"]] == expected
     assert body["total_lines"] == 3000
-    assert len(chunk_gets(s3_gets)) == 1, s3_gets  # six chunks stored, one read
+    assert [op for op, _ in s3_calls] == requests, s3_calls  # six chunks stored, one read
+    assert len(chunk_gets(s3_calls)) == 1
 
 
-def test_a_page_across_a_chunk_boundary_reads_the_two_chunks_and_no_more(client, h, s3_gets):
+def test_a_page_across_a_chunk_boundary_reads_the_two_chunks_and_no_more(client, h, s3_calls):
     path = log_of(client, h, "many", MANY)
-    s3_gets.clear()
+    s3_calls.clear()
     body = call(client, "GET", f"{path}?from=499&limit=4")[1]
     assert [line["n"] for line in body["lines"]] == [499, 500, 501, 502]
-    assert len(chunk_gets(s3_gets)) == 2
+    assert len(chunk_gets(s3_calls)) == 2
     assert body["next_from"] == 503 and body["cut"] is False
 
 
-def test_sse_resume_reads_from_the_chunk_holding_the_resume_id(client, h, s3_gets):
+@pytest.mark.parametrize("resume", [2900, 1200])
+def test_sse_resume_reads_from_the_chunk_holding_the_resume_id(client, h, s3_calls, resume):
     path = log_of(client, h, "many", MANY)
-    s3_gets.clear()
-    status, stream, _ = call(client, "GET", path + "/stream", headers={**ADMIN, "Last-Event-ID": "2900"})
+    s3_calls.clear()
+    status, stream, _ = call(client, "GET", path + "/stream", headers={**ADMIN, "Last-Event-ID": str(resume)})
     assert status == 200
     ids = [int(line[4:]) for line in stream.splitlines() if line.startswith("id: ")]
-    assert ids == list(range(2901, 3001)) and "event: done" in stream
-    assert len(chunk_gets(s3_gets)) == 1, s3_gets
+    assert ids == list(range(resume + 1, 3001)) and "event: done" in stream
+    wanted = list(range(resume // 500 * 500 + 1, 3000, 500))  # the chunk holding resume + 1, and on
+    assert len(chunk_gets(s3_calls)) == len(wanted), s3_calls
+    assert sorted(int(path.rsplit("-", 1)[1].removesuffix(".jsonl")) for path in chunk_gets(s3_calls)) == wanted
 
 
 def test_a_one_megabyte_line_is_cut_to_the_line_cap_with_a_marker(client, h):
