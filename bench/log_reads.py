@@ -1,11 +1,12 @@
 """Log reads of a 50 MB run log over real HTTP on the local runtime.
 
 A daemon task prints 500,000 lines of 100 characters (50.5 MB); its output goes through the real
-write path (command reader, log writer, S3 chunks on the embedded moto server). Then: latency
-of reading the first line (`from=1&limit=1`) and the last line (`from=-1`), one reader at a time
-(beside a read of the run record, which costs the same authentication and look-ups), and the API process's resident memory (VmRSS, sampled every 20 ms; the moto server is a process
-of its own and not counted) while 8 readers at once read first, last and middle pages, a page of
-the byte cap, the raw text and an SSE resume near the end.
+write path (command reader, log writer, S3 chunks on the embedded moto server). Then:
+- latency of reading the first line (`from=1&limit=1`) and the last line (`from=-1`), one reader
+  at a time, beside a read of the run record (the same authentication and look-ups, no log);
+- the API process's resident memory (VmRSS, sampled every 20 ms; the moto server is a process of
+  its own and not counted) while 8 readers at once read first, last and middle pages, a page of
+  the byte cap, the raw text and an SSE resume near the end.
 
     .venv/bin/python bench/log_reads.py [--lines 500000] [--samples 20] [--rounds 10]
 """
@@ -80,12 +81,12 @@ def main() -> None:
                   f"max {max(samples):.1f} ms ({args.samples} reads)")
 
         reads = [
-            (path, {"params": {"from": 1, "limit": 1}}),
-            (path, {"params": {"from": -1}}),
-            (path, {"params": {"from": total // 2, "limit": 100}}),
-            (path, {"params": {"from": total // 3, "limit": 10_000}}),
-            (path + "/raw", {"params": {"from": total // 4}}),
-            (path + "/stream", {"headers": {"Last-Event-ID": str(total - 50)}}),
+            ("first line", path, {"params": {"from": 1, "limit": 1}}),
+            ("last line", path, {"params": {"from": -1}}),
+            ("100 lines mid-log", path, {"params": {"from": total // 2, "limit": 100}}),
+            ("1 MiB JSON page", path, {"params": {"from": total // 3, "limit": 10_000}}),
+            ("1 MiB raw text", path + "/raw", {"params": {"from": total // 4}}),
+            ("SSE resume", path + "/stream", {"headers": {"Last-Event-ID": str(total - 50)}}),
         ]
         idle = rss_mb(process.pid)
         peak = [idle]
@@ -99,21 +100,26 @@ def main() -> None:
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
 
-        def reader(n: int) -> list[float]:
+        def reader(n: int) -> list[tuple[str, float]]:
             own = requests.Session()
             own.headers["Authorization"] = f"Bearer {token}"
-            return [timed_ms(own, reads[(n + i) % len(reads)][0], **reads[(n + i) % len(reads)][1])
-                    for i in range(args.rounds)]
+            picks = [reads[(n + i) % len(reads)] for i in range(args.rounds)]
+            return [(name, timed_ms(own, target, **kw)) for name, target, kw in picks]
 
         began = time.perf_counter()
         with ThreadPoolExecutor(max_workers=8) as pool:
-            latencies = [ms for result in pool.map(reader, range(8)) for ms in result]
+            timings = [pair for result in pool.map(reader, range(8)) for pair in result]
         wall = time.perf_counter() - began
+        latencies = [ms for _, ms in timings]
+        for name, _, _ in reads:
+            own = [ms for kind, ms in timings if kind == name]
+            print(f"  {name}: p50 {statistics.median(own):.0f} ms, max {max(own):.0f} ms ({len(own)} reads)")
         sampling.set()
         sampler.join()
         after = rss_mb(process.pid)
-        print(f"8 concurrent readers, {len(latencies)} reads in {wall:.1f} s: p50 {statistics.median(latencies):.1f} ms, "
-              f"p95 {percentile(latencies, 95):.1f} ms, max {max(latencies):.1f} ms")
+        print(f"8 concurrent readers, {len(latencies)} reads in {wall:.1f} s: "
+              f"p50 {statistics.median(latencies):.1f} ms, p95 {percentile(latencies, 95):.1f} ms, "
+              f"max {max(latencies):.1f} ms")
         print(f"API process RSS: {idle:.0f} MB before, peak {peak[0]:.0f} MB during, {after:.0f} MB after")
     finally:
         process.terminate()

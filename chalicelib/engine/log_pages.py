@@ -60,7 +60,7 @@ def read_log(
     lines: list[LogLine] = []
     spent, cut, full = 0, False, False
     for chunk in _chunks_from(store, log_key, head, start) if limit > 0 else ():
-        for line in store.get_chunk(log_key, chunk):
+        for line in store.get_chunk(log_key, chunk, start):
             if line.n < start:
                 continue
             price = cost(line)

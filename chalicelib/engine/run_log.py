@@ -100,8 +100,9 @@ class LogChunkStore(Protocol):
 
     def put_chunk(self, log_key: str, chunk: ChunkRef, lines: list[LogLine]) -> None: ...
 
-    def get_chunk(self, log_key: str, chunk: ChunkRef) -> list[LogLine]:
-        """The chunk's lines; empty when it is gone (dropped meanwhile)."""
+    def get_chunk(self, log_key: str, chunk: ChunkRef, from_line: int = 0) -> list[LogLine]:
+        """The chunk's lines (those from `from_line` at least; a store may return more); empty
+        when it is gone (dropped meanwhile)."""
         ...
 
     def chunks_from(self, log_key: str, line: int) -> Iterator[ChunkRef]:
@@ -129,10 +130,10 @@ class InMemoryLogChunkStore:
         with self._lock:
             self._chunks.setdefault(log_key, {})[chunk.last] = (chunk, list(lines))
 
-    def get_chunk(self, log_key: str, chunk: ChunkRef) -> list[LogLine]:
+    def get_chunk(self, log_key: str, chunk: ChunkRef, from_line: int = 0) -> list[LogLine]:
         with self._lock:
             stored = self._chunks.get(log_key, {}).get(chunk.last)
-            return list(stored[1]) if stored else []
+            return [line for line in stored[1] if line.n >= from_line] if stored else []
 
     def chunks_from(self, log_key: str, line: int) -> Iterator[ChunkRef]:
         with self._lock:

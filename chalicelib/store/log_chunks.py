@@ -41,15 +41,19 @@ class S3LogChunkStore:
         self._s3.put_object(Bucket=self._bucket, Key=self._key(log_key, chunk), Body=body.encode("utf-8"),
                             ContentType="application/x-ndjson")
 
-    def get_chunk(self, log_key: str, chunk: ChunkRef) -> list[LogLine]:
+    def get_chunk(self, log_key: str, chunk: ChunkRef, from_line: int = 0) -> list[LogLine]:
         try:
             body = self._s3.get_object(Bucket=self._bucket, Key=self._key(log_key, chunk))["Body"].read()
         except self._s3.exceptions.NoSuchKey:
             return []
-        return [
-            LogLine(n=d["n"], ts=from_iso(d["ts"]), stream=d["stream"], text=d["text"])
-            for d in (json.loads(raw) for raw in body.decode("utf-8").splitlines() if raw)
-        ]
+        rows = [raw for raw in body.decode("utf-8").split("\n") if raw]
+        # A chunk's lines are consecutive, so the lines before `from_line` are skipped unparsed
+        # (checked on the first line kept; anything unexpected parses the whole chunk).
+        skip = min(max(0, from_line - chunk.first), len(rows))
+        lines = [_line(raw) for raw in rows[skip:]]
+        if skip and (not lines or lines[0].n != from_line):
+            lines = [_line(raw) for raw in rows]
+        return lines
 
     def chunks_from(self, log_key: str, line: int) -> Iterator[ChunkRef]:
         directory = self._dir(log_key)
@@ -104,6 +108,11 @@ def _parse(name: str) -> ChunkRef | None:
     if ext != "jsonl" or not (last.isdigit() and first.isdigit()):
         return None
     return ChunkRef(first=int(first), last=int(last))
+
+
+def _line(raw: str) -> LogLine:
+    d = json.loads(raw)
+    return LogLine(n=d["n"], ts=from_iso(d["ts"]), stream=d["stream"], text=d["text"])
 
 
 def _span(chunk: ChunkRef | None) -> list[int] | None:

@@ -43,6 +43,7 @@ def test_chunks_are_found_by_the_lines_they_hold(store):
     assert next(store.chunks_from(KEY, 261)) == ChunkRef(first=261, last=270)
     assert list(store.chunks_from(KEY, 401)) == []
     assert [line.text for line in store.get_chunk(KEY, ChunkRef(first=251, last=260))][:2] == ["line 251", "line 252"]
+    assert [line.n for line in store.get_chunk(KEY, ChunkRef(first=251, last=260), 258)] == [258, 259, 260]
 
 
 def test_the_head_says_what_the_log_holds(store):
