@@ -4,9 +4,10 @@ A held request keeps a thread (locally) or an instance (deployed) busy for up to
 `TASKLANE_MAX_HOLD_SECONDS`, so one tenant opening many could starve every other. Beyond
 `TASKLANE_HELD_PER_TENANT` held at once by a tenant, or `TASKLANE_HELD_TOTAL` in all, a new one
 is refused with `TooManyRequests`; `Retry-After` is the time until the first of the holds that
-block it ends. The count lives in this process: the local runtime is one process, and a deployed
-API Lambda instance serves one request at a time, where the function's reserved concurrency
-bounds the total (see README, "Limits of requests and logs").
+block it ends. The total is counted in this process (the local runtime is one process; deployed,
+an API Lambda instance serves one request at a time and the function's reserved concurrency
+bounds the total). The per-tenant cap is counted here too, and in leased slots in the store
+(`engine.held_slots`), so it holds across every deployed instance.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from chalicelib import settings
+from chalicelib.engine import held_slots
 from chalicelib.errors import TooManyRequests
+from chalicelib.timefmt import Clock, utcnow
 
 
 class HeldRequests:
@@ -76,9 +79,25 @@ def held_requests() -> HeldRequests:
     return _held
 
 
+#: Where the shared slots read the time (tests pin it).
+clock: Clock = utcnow
+
+
 @contextmanager
 def hold(tenant: str, *, seconds: float) -> Iterator[None]:
-    """Hold a slot of `tenant` under the configured caps for a request held up to `seconds`."""
+    """Hold a slot of `tenant` under the configured caps for a request held up to `seconds`:
+    this process's count first (no store call when it is full), then the tenant's shared slots."""
     current = settings.current()
-    with _held.hold(tenant, seconds=seconds, per_tenant=current.held_per_tenant, total=current.held_total):
-        yield
+    per_tenant = current.held_per_tenant
+    with _held.hold(tenant, seconds=seconds, per_tenant=per_tenant, total=current.held_total):
+        if per_tenant <= 0:
+            yield
+            return
+        slot = held_slots.take_slot(tenant, cap=per_tenant, seconds=seconds, now=clock())
+        if slot.slot is None:
+            raise TooManyRequests(f"{per_tenant} held requests (wait=true, log streams) are open for this "
+                                  "tenant; wait for one to end", retry_after=slot.retry_after)
+        try:
+            yield
+        finally:
+            held_slots.give_slot(slot)

@@ -80,3 +80,17 @@ def test_the_total_cap_refuses_every_tenant_once_reached(client, h, monkeypatch)
     finally:
         monkeypatch.delenv("TASKLANE_HELD_TOTAL")
         settings.reset()
+
+
+def test_slots_held_by_other_instances_count_against_the_tenant(client, h):
+    from chalicelib.engine import held_slots
+
+    put(client, "slow", run="true")
+    elsewhere = [held_slots.take_slot("acme", cap=8, seconds=20, now=utcnow()) for _ in range(8)]
+    assert held_requests.held_requests().held("acme") == 0  # none of them in this process
+    status, body, headers = call(client, "POST", "/api/tasks/slow/run?wait=true&wait_timeout=5")
+    assert status == 429 and 20 <= int(headers["Retry-After"]) <= 26
+    assert call(client, "GET", "/api/tasks/slow/runs")[1]["total"] == 0
+    held_slots.give_slot(elsewhere[0])
+    status, _, _ = call(client, "POST", "/api/tasks/slow/run?wait=true&wait_timeout=1")
+    assert status == 201
