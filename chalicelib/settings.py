@@ -46,6 +46,11 @@ class Settings:
     lookahead_seconds: int = 60
     #: Longest a request may be held open (wait=true, SSE, claim wait), seconds.
     max_hold_seconds: float = 25.0
+    #: A run's log cap in bytes when its task sets none (0: unlimited).
+    log_max_size: int = 10 * 1024 * 1024
+    #: Held requests (daemon `wait=true` runs, log streams) at once per tenant / in all, per process.
+    held_per_tenant: int = 8
+    held_total: int = 64
     #: Scheduling face: disable a task after this many consecutive failed runs (0: never).
     disable_after_failures: int = 5
     #: Scheduling face rate tier 1 (reads), requests per user per minute; 0 turns it off.
@@ -90,6 +95,9 @@ def load_settings() -> Settings:
         queue_shards=_int("TASKLANE_QUEUE_SHARDS", 8),
         lookahead_seconds=_int("TASKLANE_LOOKAHEAD_SECONDS", 60),
         max_hold_seconds=float(env.get("TASKLANE_MAX_HOLD_SECONDS", "25")),
+        log_max_size=_int("TASKLANE_LOG_MAX_SIZE", 10 * 1024 * 1024),
+        held_per_tenant=_int("TASKLANE_HELD_PER_TENANT", 8),
+        held_total=_int("TASKLANE_HELD_TOTAL", 64),
         disable_after_failures=_int("TASKLANE_DISABLE_AFTER_FAILURES", 5),
         rate_tier1=_int("TASKLANE_RATE_TIER1", 1000),
         rate_tier2=_int("TASKLANE_RATE_TIER2", 100),

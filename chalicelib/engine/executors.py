@@ -24,6 +24,7 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 
+from chalicelib.engine.run_log import MAX_LINE_BYTES
 from chalicelib.errors import ValidationError
 
 
@@ -41,7 +42,7 @@ class Outcome(StrEnum):
 class LogSink(Protocol):
     kill_requested: bool
 
-    def write(self, stream: str, text: str) -> None: ...
+    def write(self, stream: str, text: str, *, size: int | None = None) -> None: ...
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -133,8 +134,19 @@ class CommandExecutor:
 
 
 def _pump(pipe: Any, stream: str, log: LogSink) -> None:
-    for raw in iter(pipe.readline, b""):
-        log.write(stream, raw.decode("utf-8", errors="replace").rstrip("\n"))
+    """Copy a pipe into the log line by line, never holding more than the line cap of one line:
+    the rest of a longer line is read and counted, not kept (the log marks the cut)."""
+    for raw in iter(lambda: pipe.readline(MAX_LINE_BYTES + 1), b""):
+        ended = raw.endswith(b"\n")
+        head = raw[:-1] if ended else raw
+        size = len(head)
+        if not ended and size > MAX_LINE_BYTES:
+            for rest in iter(lambda: pipe.readline(MAX_LINE_BYTES), b""):
+                if rest.endswith(b"\n"):
+                    size += len(rest) - 1
+                    break
+                size += len(rest)
+        log.write(stream, head.decode("utf-8", errors="replace"), size=size)
     pipe.close()
 
 

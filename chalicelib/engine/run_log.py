@@ -1,14 +1,20 @@
 """A run's log: captured line by line, stored in numbered chunks so readers see it as it grows.
 
 Line numbers start at 1 and keep counting over the run's life, even when old lines are dropped,
-so a reader can resume from a line number (`Last-Event-ID`). The size cap counts UTF-8 bytes
-plus one per line; `log_on_full` decides what happens at the cap.
+so a reader can resume from a line number (`Last-Event-ID`). Each chunk is stored under the
+range of line numbers it holds, and a small head record says what the whole log holds, so a
+reader fetches only the chunks that hold the lines it wants (see `log_pages`).
+
+Caps: one line keeps at most `MAX_LINE_BYTES` of UTF-8 (the rest is cut off and a marker says
+how long the line was); one chunk holds at most `chunk_lines` lines or about `CHUNK_BYTES`;
+the size cap counts UTF-8 bytes plus one per line and `log_on_full` decides what happens at it.
 """
 
 from __future__ import annotations
 
+import bisect
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -17,6 +23,11 @@ from typing import Protocol
 from chalicelib.engine.model import LogOnFull as _LogOnFull
 
 LogOnFull = _LogOnFull
+
+#: The most of one line that is kept, in UTF-8 bytes; a longer line is cut and marked.
+MAX_LINE_BYTES = 64 * 1024
+#: A chunk is stored once its lines reach this many bytes (or `chunk_lines` lines).
+CHUNK_BYTES = 256 * 1024
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -42,16 +53,67 @@ class Stream(StrEnum):
     SYSTEM = "system"
 
 
+def cap_line(text: str, size: int | None = None) -> str:
+    """`text` cut to `MAX_LINE_BYTES` of UTF-8 with a marker naming the line's full size; `size`
+    is that full size when the caller already dropped the rest (the command reader does)."""
+    encoded = text.encode("utf-8")
+    full = max(size or 0, len(encoded))
+    if full <= MAX_LINE_BYTES:
+        return text
+    kept = encoded[:MAX_LINE_BYTES].decode("utf-8", errors="ignore")
+    return f"{kept} [line cut: {full} bytes, first {MAX_LINE_BYTES} kept]"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChunkRef:
+    """Where one stored chunk sits in the log: the line numbers it holds."""
+
+    #: Its first line's number.
+    first: int
+    #: Its last line's number.
+    last: int
+
+    @property
+    def count(self) -> int:
+        return self.last - self.first + 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class LogHead:
+    """What a log holds as a whole; rewritten each time a chunk is stored."""
+
+    #: The first line number still stored.
+    first_available: int
+    #: The number of the last line stored (0: none yet).
+    total_lines: int
+    #: Lines were dropped or not captured (a size cap).
+    truncated: bool
+    #: UTF-8 bytes stored (plus one per line).
+    bytes_stored: int
+    #: The oldest and the newest stored chunk, so reads of the start or the tail need no listing.
+    first_chunk: ChunkRef | None = None
+    last_chunk: ChunkRef | None = None
+
+
 class LogChunkStore(Protocol):
     """Where chunks of log lines live (S3 when deployed, memory in unit tests)."""
 
-    def put_chunk(self, log_key: str, index: int, lines: list[LogLine]) -> None: ...
+    def put_chunk(self, log_key: str, chunk: ChunkRef, lines: list[LogLine]) -> None: ...
 
-    def get_chunk(self, log_key: str, index: int) -> list[LogLine]: ...
+    def get_chunk(self, log_key: str, chunk: ChunkRef, from_line: int = 0) -> list[LogLine]:
+        """The chunk's lines (those from `from_line` at least; a store may return more); empty
+        when it is gone (dropped meanwhile)."""
+        ...
 
-    def list_chunks(self, log_key: str) -> list[int]: ...
+    def chunks_from(self, log_key: str, line: int) -> Iterator[ChunkRef]:
+        """The stored chunks whose last line is `line` or later, oldest first, fetched lazily."""
+        ...
 
-    def delete_chunk(self, log_key: str, index: int) -> None: ...
+    def delete_chunk(self, log_key: str, chunk: ChunkRef) -> None: ...
+
+    def put_head(self, log_key: str, head: LogHead) -> None: ...
+
+    def get_head(self, log_key: str) -> LogHead | None: ...
 
     def delete_log(self, log_key: str) -> None: ...
 
@@ -60,29 +122,42 @@ class InMemoryLogChunkStore:
     """A thread-safe chunk store in memory."""
 
     def __init__(self) -> None:
-        self._chunks: dict[tuple[str, int], list[LogLine]] = {}
+        self._chunks: dict[str, dict[int, tuple[ChunkRef, list[LogLine]]]] = {}
+        self._heads: dict[str, LogHead] = {}
         self._lock = threading.Lock()
 
-    def put_chunk(self, log_key: str, index: int, lines: list[LogLine]) -> None:
+    def put_chunk(self, log_key: str, chunk: ChunkRef, lines: list[LogLine]) -> None:
         with self._lock:
-            self._chunks[(log_key, index)] = list(lines)
+            self._chunks.setdefault(log_key, {})[chunk.last] = (chunk, list(lines))
 
-    def get_chunk(self, log_key: str, index: int) -> list[LogLine]:
+    def get_chunk(self, log_key: str, chunk: ChunkRef, from_line: int = 0) -> list[LogLine]:
         with self._lock:
-            return list(self._chunks.get((log_key, index), []))
+            stored = self._chunks.get(log_key, {}).get(chunk.last)
+            return [line for line in stored[1] if line.n >= from_line] if stored else []
 
-    def list_chunks(self, log_key: str) -> list[int]:
+    def chunks_from(self, log_key: str, line: int) -> Iterator[ChunkRef]:
         with self._lock:
-            return sorted(i for (k, i) in self._chunks if k == log_key)
+            by_last = self._chunks.get(log_key, {})
+            lasts = sorted(by_last)
+            refs = [by_last[last][0] for last in lasts[bisect.bisect_left(lasts, line):]]
+        return iter(refs)
 
-    def delete_chunk(self, log_key: str, index: int) -> None:
+    def delete_chunk(self, log_key: str, chunk: ChunkRef) -> None:
         with self._lock:
-            self._chunks.pop((log_key, index), None)
+            self._chunks.get(log_key, {}).pop(chunk.last, None)
+
+    def put_head(self, log_key: str, head: LogHead) -> None:
+        with self._lock:
+            self._heads[log_key] = head
+
+    def get_head(self, log_key: str) -> LogHead | None:
+        with self._lock:
+            return self._heads.get(log_key)
 
     def delete_log(self, log_key: str) -> None:
         with self._lock:
-            for key in [k for k in self._chunks if k[0] == log_key]:
-                del self._chunks[key]
+            self._chunks.pop(log_key, None)
+            self._heads.pop(log_key, None)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -107,17 +182,18 @@ class RunLogWriter:
         on_full: LogOnFull,
         clock: Callable[[], datetime],
         chunk_lines: int = 500,
+        chunk_bytes: int = CHUNK_BYTES,
         chunk_seconds: float = 2.0,
     ) -> None:
         self._store, self._key = store, log_key
         self._max, self._on_full, self._clock = max_size, on_full, clock
-        self._chunk_lines, self._chunk_seconds = chunk_lines, chunk_seconds
+        self._chunk_lines, self._chunk_bytes, self._chunk_seconds = chunk_lines, chunk_bytes, chunk_seconds
         self._lock = threading.Lock()
         self._pending: list[LogLine] = []
-        self._chunk_index = 0
+        self._pending_bytes = 0
         self._chunk_started: datetime | None = None
-        #: (chunk index, bytes, first line) of each stored chunk, oldest first.
-        self._stored: list[tuple[int, int, int]] = []
+        #: (chunk, bytes) of each stored chunk, oldest first.
+        self._stored: list[tuple[ChunkRef, int]] = []
         self._bytes = 0
         self._next_n = 1
         self.overflowed = False
@@ -125,12 +201,13 @@ class RunLogWriter:
         self.truncated = False
         self._dropped_new = 0
 
-    def write(self, stream: str, text: str) -> None:
-        """Capture `text` (one or more lines) from `stream`."""
+    def write(self, stream: str, text: str, *, size: int | None = None) -> None:
+        """Capture `text` (one or more lines) from `stream`; `size` is the full byte length of a
+        single line the caller has already cut (see `cap_line`)."""
         lines = text.splitlines() or [""]
         with self._lock:
             for line in lines:
-                self._append(stream, line)
+                self._append(stream, cap_line(line, size if len(lines) == 1 else None))
             self._maybe_flush()
 
     def _append(self, stream: str, text: str) -> None:
@@ -153,28 +230,42 @@ class RunLogWriter:
         if not self._pending:
             self._chunk_started = line.ts
         self._pending.append(line)
+        self._pending_bytes += line.size
 
     def _drop_oldest(self, room: int) -> None:
         """Free `room` bytes by dropping the oldest lines (whole stored chunks, then pending)."""
         while self._bytes + room > (self._max or 0) and self._stored:
-            index, size, _ = self._stored.pop(0)
-            self._store.delete_chunk(self._key, index)
+            chunk, size = self._stored.pop(0)
+            self._store.delete_chunk(self._key, chunk)
             self._bytes -= size
         while self._bytes + room > (self._max or 0) and self._pending:
-            self._bytes -= self._pending.pop(0).size
+            dropped = self._pending.pop(0)
+            self._bytes -= dropped.size
+            self._pending_bytes -= dropped.size
 
     def _maybe_flush(self, force: bool = False) -> None:
         if not self._pending:
             return
         age = (self._clock() - self._chunk_started).total_seconds() if self._chunk_started else 0
-        if force or len(self._pending) >= self._chunk_lines or age >= self._chunk_seconds:
+        if (force or len(self._pending) >= self._chunk_lines or self._pending_bytes >= self._chunk_bytes
+                or age >= self._chunk_seconds):
             self._flush()
 
     def _flush(self) -> None:
-        lines, self._pending = self._pending, []
-        self._store.put_chunk(self._key, self._chunk_index, lines)
-        self._stored.append((self._chunk_index, sum(line.size for line in lines), lines[0].n))
-        self._chunk_index += 1
+        lines, self._pending, size, self._pending_bytes = self._pending, [], self._pending_bytes, 0
+        chunk = ChunkRef(first=lines[0].n, last=lines[-1].n)
+        self._store.put_chunk(self._key, chunk, lines)
+        self._stored.append((chunk, size))
+        self._store.put_head(self._key, self._head())
+
+    def _head(self) -> LogHead:
+        if self._stored:
+            first = self._stored[0][0].first
+        else:
+            first = self._pending[0].n if self._pending else self._next_n
+        return LogHead(first_available=first, total_lines=self._next_n - 1, truncated=self.truncated,
+                       bytes_stored=self._bytes, first_chunk=self._stored[0][0] if self._stored else None,
+                       last_chunk=self._stored[-1][0] if self._stored else None)
 
     def flush(self) -> None:
         """Store whatever is pending now (readers see it at once)."""
@@ -190,45 +281,10 @@ class RunLogWriter:
                             text=f"[log capped: {self._dropped_new} line(s) not captured]")
                 )
                 self._next_n += 1
-            self._maybe_flush(force=True)
-            first = self._stored[0][2] if self._stored else self._next_n
-            return LogSummary(total_lines=self._next_n - 1, first_available=first, truncated=self.truncated,
-                              bytes_stored=self._bytes)
-
-
-@dataclass(frozen=True, kw_only=True)
-class LogPage:
-    """A page of a stored log."""
-
-    lines: list[LogLine]
-    #: The first line number still stored.
-    first_available: int
-    #: The number of the last line stored (lines are numbered from 1).
-    total_lines: int
-    #: Lines were dropped (a size cap).
-    truncated: bool
-
-
-def _all_lines(store: LogChunkStore, log_key: str) -> list[LogLine]:
-    lines: list[LogLine] = []
-    for index in store.list_chunks(log_key):
-        lines.extend(store.get_chunk(log_key, index))
-    return lines
-
-
-def read_log(store: LogChunkStore, log_key: str, *, from_line: int, limit: int) -> LogPage:
-    """Lines from `from_line` (1-based; negative counts back from the end), at most `limit`."""
-    lines = _all_lines(store, log_key)
-    first = lines[0].n if lines else 1
-    total = lines[-1].n if lines else 0
-    truncated = first > 1 or any(line.stream == "system" and line.text.startswith("[log capped") for line in lines)
-    if from_line < 0:
-        selected = lines[from_line:]
-    else:
-        selected = [line for line in lines if line.n >= max(1, from_line)]
-    return LogPage(lines=selected[: max(0, limit)], first_available=first, total_lines=total, truncated=truncated)
-
-
-def read_raw(store: LogChunkStore, log_key: str) -> str:
-    """The stored log as plain text, one line per line."""
-    return "".join(line.text + "\n" for line in _all_lines(store, log_key))
+            if self._pending:
+                self._flush()
+            else:
+                self._store.put_head(self._key, self._head())
+            head = self._head()
+            return LogSummary(total_lines=head.total_lines, first_available=head.first_available,
+                              truncated=head.truncated, bytes_stored=head.bytes_stored)

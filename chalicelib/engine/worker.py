@@ -161,7 +161,7 @@ def _resolve(task: Task, run: Run) -> tuple[str, dict]:
 def execute(task: Task, run: Run, *, worker: str, clock: Clock = utcnow) -> Run | None:
     """Execute a run this worker holds, then finish it and set off what follows."""
     spec = task.spec
-    writer = RunLogWriter(logs.log_store(), logs.log_key(run), max_size=spec.log_max_size,
+    writer = RunLogWriter(logs.log_store(), logs.log_key(run), max_size=logs.size_cap(spec.log_max_size),
                           on_full=spec.log_on_full, clock=clock)
     stop_event = threading.Event()
     heartbeat = _Heartbeat(run, worker, clock, stop_event)

@@ -42,6 +42,9 @@ ANY_CONTENT = [
     "multipart/form-data",
 ]
 
+#: Names the `from` that continues a log text response cut at the response byte cap.
+NEXT_FROM_HEADER = "X-Log-Next-From"
+
 HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
 
 ErrorRenderer = Callable[[TasklaneError, str], Response]
@@ -158,6 +161,12 @@ class Face:
             return view
 
         return decorator
+
+
+def retry_after_headers(error: TasklaneError) -> dict[str, str]:
+    """`Retry-After` (whole seconds) for an error that says when to come back, else nothing."""
+    retry_after = getattr(error, "retry_after", None)
+    return {} if retry_after is None else {"Retry-After": str(max(0, int(retry_after)))}
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:

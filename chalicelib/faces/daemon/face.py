@@ -13,7 +13,7 @@ from http import HTTPStatus
 from chalice import Blueprint, Response
 
 from chalicelib.errors import TasklaneError
-from chalicelib.faces.http import Face
+from chalicelib.faces.http import Face, retry_after_headers
 
 daemon_blueprint = Blueprint(__name__)
 
@@ -37,9 +37,7 @@ def render_error(error: TasklaneError, trace: str) -> Response:
     if required_role is not None:
         body["required_role"] = str(required_role)
     headers = {"Content-Type": PROBLEM_JSON, "X-Trace-Id": trace}
-    retry_after = getattr(error, "retry_after", None)
-    if retry_after is not None:
-        headers["Retry-After"] = str(int(retry_after))
+    headers.update(retry_after_headers(error))
     return Response(body=json.dumps(body, default=str), status_code=error.status, headers=headers)
 
 

@@ -20,10 +20,11 @@ from chalicelib.engine import runs as run_engine
 from chalicelib.engine.model import Run
 from chalicelib.engine.run_log import LogLine
 from chalicelib.errors import ValidationError
+from chalicelib.faces import held_requests
 from chalicelib.faces.daemon.face import face
 from chalicelib.faces.daemon.runs_routes import find
 from chalicelib.faces.daemon.runs_view import integer
-from chalicelib.faces.http import Call, json_response
+from chalicelib.faces.http import NEXT_FROM_HEADER, Call, json_response
 from chalicelib.timefmt import to_api
 
 MAX_LINES = 10_000
@@ -36,50 +37,70 @@ def _line(line: LogLine) -> dict:
     return {"n": line.n, "ts": to_api(line.ts), "stream": line.stream, "text": line.text}
 
 
+def _json_cost(line: LogLine) -> int:
+    return len(json.dumps(_line(line))) + 2
+
+
 @face.route("/api/tasks/{taskName}/runs/{runId}/log")
 def read_log(call: Call, taskName: str, runId: str) -> Response:  # noqa: N803 - the product's names
-    """`{lines, first_available, total_lines, truncated, finalized}`; a negative `from` counts
-    back from the end."""
+    """`{lines, first_available, total_lines, truncated, finalized, cut, next_from}`; a negative
+    `from` counts back from the end; `cut` says the page stopped at the response byte cap and
+    `next_from` is the `from` that continues it (null at the end)."""
     _, run = find(call, taskName, runId)
     start = integer(call.query, "from", 1, low=-MAX_LINES, high=10**9)
     limit = integer(call.query, "limit", 1000, low=1, high=MAX_LINES)
-    page = logs.page(run, from_line=start, limit=limit)
+    page = logs.page(run, from_line=start, limit=limit, cost=_json_cost)
     return json_response({
         "lines": [_line(line) for line in page.lines],
         "first_available": page.first_available,
         "total_lines": page.total_lines,
         "truncated": page.truncated,
         "finalized": run.is_terminal,
+        "cut": page.cut,
+        "next_from": page.next_from,
     })
 
 
 @face.route("/api/tasks/{taskName}/runs/{runId}/log/raw")
 def read_raw_log(call: Call, taskName: str, runId: str) -> Response:  # noqa: N803
-    """The stored log as text/plain."""
+    """The stored log as text/plain from line `from` (default 1), at most the response byte cap;
+    `X-Log-Next-From` names the `from` that continues a cut response."""
     _, run = find(call, taskName, runId)
-    return Response(body=logs.raw(run), status_code=200, headers={"Content-Type": "text/plain; charset=utf-8"})
+    start = integer(call.query, "from", 1, low=1, high=10**12)
+    text, page = logs.text(run, from_line=start)
+    headers = {"Content-Type": "text/plain; charset=utf-8"}
+    if page.next_from is not None:
+        headers[NEXT_FROM_HEADER] = str(page.next_from)
+    return Response(body=text, status_code=200, headers=headers)
 
 
 @face.route("/api/tasks/{taskName}/runs/{runId}/log/stream")
 def stream_log(call: Call, taskName: str, runId: str) -> Response:  # noqa: N803
-    """SSE: `line` events after `Last-Event-ID`, then `done` once the run has ended."""
+    """SSE: `line` events after `Last-Event-ID`, then `done` once the run has ended and every
+    line is sent. Holds while the run is going and nothing new is stored."""
     _, run = find(call, taskName, runId)
     after = _last_event_id(call)
     hold = min(STREAM_HOLD_SECONDS, settings.current().max_hold_seconds)
-    deadline = time.monotonic() + hold
-    while not run.is_terminal and time.monotonic() < deadline:
-        time.sleep(_POLL_SECONDS)
-        run = run_engine.get_run(run.tenant, run.task_id, run.run_id)
-    return Response(body=_events(run, after), status_code=200,
+    with held_requests.hold(call.principal.tenant, seconds=hold):
+        deadline = time.monotonic() + hold
+        while not run.is_terminal and time.monotonic() < deadline and logs.last_line(run) <= after:
+            time.sleep(_POLL_SECONDS)
+            run = run_engine.get_run(run.tenant, run.task_id, run.run_id)
+        body = _events(run, after)
+    return Response(body=body, status_code=200,
                     headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
 
 
+def _frame(line: LogLine) -> str:
+    return f"event: line\nid: {line.n}\ndata: {json.dumps(_line(line))}\n\n"
+
+
 def _events(run: Run, after: int) -> str:
-    page = logs.page(run, from_line=after + 1, limit=10**9)
-    parts = ["retry: 1000\n\n"]
-    for line in page.lines:
-        parts.append(f"event: line\nid: {line.n}\ndata: {json.dumps(_line(line))}\n\n")
-    if run.is_terminal:
+    """The lines after `after` from the chunk that holds the next one, up to the response cap;
+    `done` only when nothing is left to send (a cut stream is resumed from its last id)."""
+    page = logs.page(run, from_line=after + 1, limit=10**9, cost=lambda line: len(_frame(line)))
+    parts = ["retry: 1000\n\n", *(_frame(line) for line in page.lines)]
+    if run.is_terminal and page.next_from is None:
         done = {"status": run.status.value, "end_reason": run.end_reason.value if run.end_reason else None,
                 "exit_code": run.exit_code, "total_lines": page.total_lines}
         parts.append(f"event: done\ndata: {json.dumps(done)}\n\n")

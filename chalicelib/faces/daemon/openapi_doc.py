@@ -66,10 +66,12 @@ openapi.contribute(
         },
         _RUN_PATH + "/stop": {"post": _op("Stop a run", "Run", params=[_NAME, _RUN_ID], schema="DaemonRun")},
         _RUN_PATH + "/log": {"get": _op(
-            "Log lines", "{lines, first_available, total_lines, truncated, finalized}",
+            "Log lines, at most 1 MiB", "{lines, first_available, total_lines, truncated, finalized, cut, next_from}",
             params=[_NAME, _RUN_ID, {"name": "from", "in": "query", "schema": {"type": "integer"}},
                     {"name": "limit", "in": "query", "schema": {"type": "integer"}}])},
-        _RUN_PATH + "/log/raw": {"get": _op("Log as text/plain", "text", params=[_NAME, _RUN_ID])},
+        _RUN_PATH + "/log/raw": {"get": _op(
+            "Log as text/plain, at most 1 MiB from line `from`; X-Log-Next-From names the next `from`", "text",
+            params=[_NAME, _RUN_ID, {"name": "from", "in": "query", "schema": {"type": "integer", "minimum": 1}}])},
         _RUN_PATH + "/log/stream": {"get": _op("Log as server-sent events (line, done)", "text/event-stream",
                                                params=[_NAME, _RUN_ID])},
         "/daemon/api/tasks/{taskName}/stop": {"post": _op("Stop a service", "Task", params=[_NAME])},

@@ -10,6 +10,7 @@ from chalicelib import settings
 from chalicelib.engine import runs as run_engine
 from chalicelib.engine.model import Run, Task, TriggeredBy
 from chalicelib.errors import BadRequest, Forbidden, NotFound
+from chalicelib.faces import held_requests
 from chalicelib.faces.daemon import catalog
 from chalicelib.faces.daemon.definition import TASK_ID_PREFIX, check_name, run_override, task_id_for
 from chalicelib.faces.daemon.face import face
@@ -39,12 +40,19 @@ def trigger(call: Call, taskName: str) -> Response:  # noqa: N803 - the product'
     if not (task.document or {}).get("api_trigger", True):
         raise Forbidden(f"task {taskName!r} does not allow API triggers (api_trigger = false)")
     override, values = run_override(task, supplied)
-    run = run_engine.trigger_run(task, triggered_by=TriggeredBy.API, now=utcnow(), source="api", params=values,
-                                 extra={"exec": override})
-    if wait:
-        hold = min(float(wait_timeout), settings.current().max_hold_seconds)
+    if not wait:
+        return json_response(render_run(_trigger(task, override, values)), 201)
+    hold = min(float(wait_timeout), settings.current().max_hold_seconds)
+    # The slot is taken before the run is created, so a refused request (429) writes nothing.
+    with held_requests.hold(call.principal.tenant, seconds=hold):
+        run = _trigger(task, override, values)
         run = run_engine.wait_for_end(run.tenant, run.task_id, run.run_id, timeout=hold)
     return json_response(render_run(run), 201)
+
+
+def _trigger(task: Task, override: dict, values: dict) -> Run:
+    return run_engine.trigger_run(task, triggered_by=TriggeredBy.API, now=utcnow(), source="api", params=values,
+                                  extra={"exec": override})
 
 
 @face.route("/api/runs")

@@ -8,7 +8,7 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from chalicelib.errors import TasklaneError
-from chalicelib.faces.http import Face, json_response
+from chalicelib.faces.http import Face, json_response, retry_after_headers
 
 scheduling_blueprint = Blueprint(__name__)
 
@@ -55,9 +55,7 @@ def render_error(error: TasklaneError, trace: str) -> Response:
     ] or [{"code": _CODES.get(status, f"HTTP-{status}"), "title": _TITLES.get(status, "Error"),
            "detail": error.message}]
     headers = {"X-Trace-Id": trace}
-    retry_after = getattr(error, "retry_after", None)
-    if retry_after is not None:
-        headers["Retry-After"] = str(int(retry_after))
+    headers.update(retry_after_headers(error))
     return json_response({"errors": errors, "traceId": trace}, status, headers)
 
 

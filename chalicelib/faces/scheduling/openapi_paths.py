@@ -76,7 +76,9 @@ openapi.contribute(
         BASE + "/{id}/graphs/parents": {"get": _op("Parents", "200", [_ID, *_TASK_LIST_PARAMS], schema=_TASK_LIST)},
         BASE + "/{id}/runs": {"get": _op("A task's runs", "200", [_ID, *_RUN_LIST_PARAMS], schema=_RUN_LIST)},
         BASE + "/{id}/runs/last": {"get": _op("A task's last run", "200", [_ID])},
-        BASE + "/{id}/runs/{runId}/log": {"get": _op("A run's log", "200", [_ID, _RUN_ID])},
+        BASE + "/{id}/runs/{runId}/log": {"get": _op(
+            "A run's log, at most 1 MiB from line `from`; a cut response names the next `from` "
+            "(header X-Log-Next-From, JSON nextFrom)", "200", [_ID, _RUN_ID, _query("from", "integer", minimum=1)])},
         BASE + "/resources/{id}/runs": {
             "get": _op("A resource's runs", "200", [_ID, *_RUN_LIST_PARAMS], schema=_RUN_LIST),
         },

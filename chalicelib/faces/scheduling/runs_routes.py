@@ -10,12 +10,12 @@ from chalicelib.engine import logs
 from chalicelib.engine import runs as run_engine
 from chalicelib.engine.model import Task
 from chalicelib.errors import NotFound
-from chalicelib.faces.http import Call, json_response
+from chalicelib.faces.http import NEXT_FROM_HEADER, Call, json_response
 from chalicelib.faces.scheduling import catalog
 from chalicelib.faces.scheduling.documents import render_run
 from chalicelib.faces.scheduling.face import face
 from chalicelib.faces.scheduling.graph import Adjacency
-from chalicelib.faces.scheduling.listing import order, paginate, parse_list_query
+from chalicelib.faces.scheduling.listing import order, paginate, parse_int, parse_list_query
 from chalicelib.faces.scheduling.rate_limit import Tier, enforce
 from chalicelib.faces.scheduling.scim import DEFAULT_RUN_SORT, RUN_SORT_FIELDS
 
@@ -57,17 +57,24 @@ def last_run(call: Call, id: str) -> Response:
 
 @face.route(BASE + "/{id}/runs/{runId}/log", methods=["GET"])
 def run_log(call: Call, id: str, runId: str) -> Response:  # noqa: N803 - the page's parameter name
-    """A run's log: raw text for `Accept: text/plain`, else `{"logContent": ...}`."""
+    """A run's log: raw text for `Accept: text/plain`, else `{"logContent": ...}`. At most the
+    response byte cap from line `from` (default 1, a tasklane addition); a cut response names
+    the `from` that continues it (`X-Log-Next-From`, and `nextFrom` in JSON)."""
     enforce(call, Tier.READ)
+    start = parse_int(call.query.get("from"), "query.from", default=1, low=1, high=10**12)
     task = catalog.reachable_task(call, id)
     run = run_engine.get_run(task.tenant, task.task_id, runId)
-    text = logs.raw(run)
+    text, page = logs.text(run, from_line=start)
+    more = {} if page.next_from is None else {NEXT_FROM_HEADER: str(page.next_from)}
     accept = (call.header("accept") or "").lower()
     if "text/plain" in accept and "application/json" not in accept.split(",")[0]:
         return Response(body=text, status_code=200,
                         headers={"Content-Type": "text/plain; charset=utf-8",
-                                 "Content-Disposition": f'attachment; filename="{runId}.log"'})
-    return json_response({"logContent": text})
+                                 "Content-Disposition": f'attachment; filename="{runId}.log"', **more})
+    body: dict[str, Any] = {"logContent": text}
+    if page.next_from is not None:
+        body["nextFrom"] = page.next_from
+    return json_response(body, headers=more)
 
 
 @face.route(BASE + "/resources/{id}/runs", methods=["GET"])
