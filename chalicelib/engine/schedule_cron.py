@@ -60,8 +60,9 @@ class CronRule:
     fields: str
     #: Whether the first of six fields is seconds.
     seconds: bool
-    #: Whether the hour field names hours (not `*` or `*/n`): repeated wall times run once.
-    fixed_hours: bool
+    #: A fixed job (neither the minute nor the hour field starts with `*`), not a wildcard job:
+    #: the DST rule of `schedule_dst` catches up its times in a gap and runs repeated ones once.
+    fixed: bool
 
     def next_wall(self, wall: datetime) -> datetime | None:
         """The first matching wall time strictly after naive `wall` (None past croniter's horizon)."""
@@ -83,7 +84,8 @@ def parse_cron(text: str) -> CronRule:
     values = {spec: _field_values(token, spec) for token, spec in zip(fields, layout, strict=True)}
     tokens = dict(zip(layout, fields, strict=True))
     _check_day_exists(values[_DAY], values[_MONTH], weekday_token=tokens[_WEEKDAY])
-    rule = CronRule(" ".join(fields), seconds=len(fields) == 6, fixed_hours=not tokens[_HOUR].startswith("*"))
+    fixed = not (tokens[_MINUTE].startswith("*") or tokens[_HOUR].startswith("*"))
+    rule = CronRule(" ".join(fields), seconds=len(fields) == 6, fixed=fixed)
     _check_fires(rule)
     return rule
 

@@ -5,7 +5,9 @@ DTSTART may be floating (read in the schedule's zone), UTC (`Z`) or carry a `TZI
 the rule starts at `default_start` (the schedule's start, or else midnight, 1 January 1970, on
 the zone's wall clock: so `FREQ=WEEKLY` alone fires on Thursdays at midnight). A `UNTIL` in UTC is converted to the
 zone's wall clock. The rule produces wall times; `schedule_dst` turns them into instants, so a
-rule with `FREQ` of a day or longer, or with `BYHOUR`, counts as naming its hours.
+rule is *fixed* (a cron job naming its minutes and hours) when it names its hours (`FREQ` of a
+day or longer, or `BYHOUR`) and its minutes (`FREQ` of an hour or longer, or `BYMINUTE`);
+otherwise it is a wildcard rule, like a cron job whose minute or hour field starts with `*`.
 """
 
 from __future__ import annotations
@@ -21,7 +23,10 @@ from chalicelib.engine.schedule_dst import ExpressionError, first_instant
 
 #: Frequencies whose periods are a fixed stretch of wall-clock time, in seconds per period.
 _FIXED_PERIODS = {"SECONDLY": 1, "MINUTELY": 60, "HOURLY": 3600, "DAILY": 86_400, "WEEKLY": 604_800}
+#: Frequencies whose occurrences keep DTSTART's hour unless BYHOUR says otherwise.
 _NAMED_HOURS = {"YEARLY", "MONTHLY", "WEEKLY", "DAILY"}
+#: Frequencies whose occurrences keep DTSTART's minute unless BYMINUTE says otherwise.
+_NAMED_MINUTES = _NAMED_HOURS | {"HOURLY"}
 #: A leap year late in the calendar: dateutil stops searching at year 9999, so a rule that can
 #: never match is found out within about 30 years instead of 8,000.
 _PROBE_YEAR = 9968
@@ -35,8 +40,9 @@ class RecurrenceRule:
     rule: rrule
     #: DTSTART on the wall clock: where the rule's periods are counted from.
     start: datetime
-    #: Whether the rule names its hours: a repeated wall time runs on its first pass only.
-    fixed_hours: bool
+    #: Whether the rule names its minutes and hours (see the module docstring): a time in a gap
+    #: is caught up after it, a repeated wall time runs on its first pass only.
+    fixed: bool
     #: Wall-clock length of one period when the rule may be fast-forwarded by whole periods
     #: (fixed-length frequency, no COUNT); None otherwise.
     period: timedelta | None
@@ -75,7 +81,8 @@ def parse_rrule(text: str, *, zone: tzinfo, default_start: datetime) -> Recurren
     if fixed_period and "COUNT" not in parts:
         period = timedelta(seconds=fixed_period) * int(parts.get("INTERVAL", 1))
     _check_fires(rule, dtstart)
-    return RecurrenceRule(rule, dtstart, fixed_hours=freq in _NAMED_HOURS or "BYHOUR" in parts, period=period)
+    fixed = (freq in _NAMED_HOURS or "BYHOUR" in parts) and (freq in _NAMED_MINUTES or "BYMINUTE" in parts)
+    return RecurrenceRule(rule, dtstart, fixed=fixed, period=period)
 
 
 def _split_lines(text: str) -> tuple[str | None, str]:

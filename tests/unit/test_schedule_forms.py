@@ -308,6 +308,35 @@ def test_rrule_follows_the_dst_rule():
     ]
 
 
+def test_rrule_is_a_wildcard_job_unless_it_names_its_minutes_and_hours():
+    ny = "America/New_York"
+    # MINUTELY varies the minute as `*/20 1 * * *` does: both passes of the repeated hour fire.
+    assert fires("FREQ=MINUTELY;INTERVAL=20;BYHOUR=1", "2026-11-01T04:59:00Z", 7, timezone=ny) == [
+        "2026-11-01T01:00:00-04:00",
+        "2026-11-01T01:20:00-04:00",
+        "2026-11-01T01:40:00-04:00",
+        "2026-11-01T01:00:00-05:00",
+        "2026-11-01T01:20:00-05:00",
+        "2026-11-01T01:40:00-05:00",
+        "2026-11-02T01:00:00-05:00",
+    ]
+    # HOURLY varies the hour as `0 * * * *` does: 02:00 does not exist and is not caught up.
+    assert fires("FREQ=HOURLY", "2026-03-08T05:30:00Z", 3, timezone=ny) == [
+        "2026-03-08T01:00:00-05:00",
+        "2026-03-08T03:00:00-04:00",
+        "2026-03-08T04:00:00-04:00",
+    ]
+    assert fires("FREQ=HOURLY;BYMINUTE=30", "2026-03-08T05:45:00Z", 2, timezone=ny) == [
+        "2026-03-08T01:30:00-05:00",
+        "2026-03-08T03:30:00-04:00",
+    ]
+    # HOURLY with BYHOUR keeps DTSTART's minute: it names both, like `0 2 * * *`.
+    assert fires("FREQ=HOURLY;BYHOUR=2", "2026-03-07T12:00:00Z", 2, timezone=ny) == [
+        "2026-03-08T03:00:00-04:00",
+        "2026-03-09T02:00:00-04:00",
+    ]
+
+
 def test_rrule_next_fire_is_fast_decades_after_dtstart():
     schedule = parse_schedule("FREQ=MINUTELY;INTERVAL=7")
     began = time.perf_counter()
