@@ -15,6 +15,7 @@ from datetime import datetime
 from croniter import CroniterBadDateError, CroniterError, croniter
 
 from chalicelib.engine.schedule_dst import ExpressionError
+from chalicelib.engine.schedule_iso import MAX_DIGITS
 
 ALIASES = {
     "@yearly": "0 0 1 1 *",
@@ -129,6 +130,8 @@ def _item_values(item: str, spec: _Field) -> set[int]:
 
 
 def _step(text: str, spec: _Field) -> int:
+    if text.isdigit() and len(text) > MAX_DIGITS:
+        raise ExpressionError(f"{spec.name} field: step {text[:MAX_DIGITS]}... is out of range")
     if not text.isdigit() or int(text) == 0:
         raise ExpressionError(f"{spec.name} field: step {text!r} must be a whole number of at least 1")
     return int(text)
@@ -136,6 +139,8 @@ def _step(text: str, spec: _Field) -> int:
 
 def _value(text: str, spec: _Field) -> int:
     if text.isdigit():
+        if len(text) > MAX_DIGITS:
+            raise ExpressionError(f"{spec.name} field: {text[:MAX_DIGITS]}... is out of range {spec.low}-{spec.high}")
         value = int(text)
         if not spec.low <= value <= spec.high:
             raise ExpressionError(f"{spec.name} field: {value} is out of range {spec.low}-{spec.high}")
