@@ -72,7 +72,8 @@ def _fires_from(rule: WallClockRule, zone: tzinfo, start: datetime) -> list[Fire
     """The fires of the first wall time after naive `start` that stands for any.
 
     Only a wildcard rule's time in a gap stands for none: the search goes on from the gap's
-    end. A zone has one gap in a day or so, so this loops a few times at most.
+    end. A zone's gaps are months apart, so this loops once or twice; a rule whose every time
+    falls in a gap is given up on after `_MAX_GAPS` of them (it never fires).
     """
     for _ in range(_MAX_GAPS):
         wall = rule.next_wall(start)
