@@ -20,7 +20,7 @@ from chalicelib.engine import runs as run_engine
 from chalicelib.engine import schedule, services
 from chalicelib.engine.model import EndReason, Run, RunStatus, Task, TriggeredBy
 from chalicelib.engine.tasks import parse_trigger
-from chalicelib.errors import NotFound, TasklaneError
+from chalicelib.errors import NotFound, TasklaneError, ValidationError
 from chalicelib.observability import get_logger, log_event
 from chalicelib.settings import Settings
 from chalicelib.store import queue
@@ -70,18 +70,30 @@ def dispatch_task(tenant: str, task_id: str, *, now: datetime, horizon: datetime
         if task.spec.kind == "service":
             services.reconcile(task, expected=due, now=now)
             break
-        if due < now - MISSED_GRACE:
-            counts["missed"] += _catch_up(task, due, now=now)
+        try:
+            sched = parse_trigger(task.spec.trigger)
+        except ValidationError as exc:
+            _stop_unusable_trigger(task, due, reason=exc.message)
             break
-        result = _fire(task, due, now=now)
+        if due < now - MISSED_GRACE:
+            counts["missed"] += _catch_up(task, sched, due, now=now)
+            break
+        result = _fire(task, sched, due, now=now)
         if result is not None:
             counts[result] += 1
     return counts
 
 
-def _fire(task: Task, due: datetime, *, now: datetime) -> str | None:
+def _stop_unusable_trigger(task: Task, due: datetime, *, reason: str) -> None:
+    """A trigger stored before today's rules (one firing faster than once a second, say) is
+    never fired again: its next fire is cleared, so it is not due on every tick from now on."""
+    if task_store.advance_trigger(task.tenant, task.task_id, expected=due, next_fire_at=None, last_fire_at=due):
+        log_event(_log, logging.WARNING, "trigger stopped: it is not valid any more", task_id=task.task_id,
+                  error=reason)
+
+
+def _fire(task: Task, sched: schedule.Schedule, due: datetime, *, now: datetime) -> str | None:
     """Claim the tick at `due` and create its run; returns what happened, None if we lost."""
-    sched = parse_trigger(task.spec.trigger)
     fire = schedule.next_fire(sched, due - timedelta(microseconds=1))
     following = schedule.next_fire(sched, due)
     run_id = run_store.scheduled_run_id(task.task_id, due)
@@ -115,9 +127,8 @@ def _fire(task: Task, due: datetime, *, now: datetime) -> str | None:
     return "fired"
 
 
-def _catch_up(task: Task, due: datetime, *, now: datetime) -> int:
+def _catch_up(task: Task, sched: schedule.Schedule, due: datetime, *, now: datetime) -> int:
     """Record the gap from `due` to `now` as one missed run and run what the policy asks."""
-    sched = parse_trigger(task.spec.trigger)
     plan = schedule.plan_catch_up(
         sched,
         last_fire=due - timedelta(microseconds=1),

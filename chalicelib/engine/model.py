@@ -42,7 +42,7 @@ class EndReason(StrEnum):
     LOG_OVERFLOW = "log_overflow"
     #: Refused because the task's wait queue was full; never executed.
     QUEUE_FULL = "queue_full"
-    #: The repeat of a fixed-hour cron time in a DST fall-back hour; recorded, never executed.
+    #: The repeat of a fixed job's wall time in a DST fall-back hour; recorded, never executed.
     DST_SKIPPED = "dst_skipped"
     #: Pending or running when its task was stopped as a whole (service stop).
     DAEMON_STOPPED = "daemon_stopped"

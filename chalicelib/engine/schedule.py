@@ -36,12 +36,13 @@ from chalicelib.engine.schedule_dst import (
     first_instant,
     next_zoned_fire,
 )
-from chalicelib.engine.schedule_iso import EPOCH, IsoDuration, Repetition
+from chalicelib.engine.schedule_iso import EPOCH, MIN_INTERVAL, IsoDuration, Repetition
 from chalicelib.engine.schedule_rrule import parse_rrule
 from chalicelib.errors import ValidationError
 from chalicelib.timefmt import require_aware
 
 __all__ = [
+    "MIN_INTERVAL",
     "CatchUp",
     "CatchUpPlan",
     "Fire",
@@ -54,10 +55,6 @@ __all__ = [
     "plan_catch_up",
     "preview",
 ]
-
-#: `@every` fires at most once a second, the finest resolution of a cron expression.
-MIN_EVERY = timedelta(seconds=1)
-
 
 class ScheduleKind(StrEnum):
     """Which form a trigger expression takes."""
@@ -141,6 +138,9 @@ def parse_schedule(
         _compile(schedule)
     except ExpressionError as exc:
         raise ValidationError(str(exc), location=field, value=expression) from None
+    except ArithmeticError:  # a library's overflow on a value we did not bound ourselves
+        message = "schedule expression has a value out of range; dates must fall in years 1 to 9999"
+        raise ValidationError(message, location=field, value=expression) from None
     return schedule
 
 
@@ -152,7 +152,10 @@ def next_fire(schedule: Schedule, after: datetime) -> Fire | None:
     require_aware(after, "after")
     if schedule.start is not None and after < schedule.start:
         after = schedule.start - TICK
-    fire = _compile(schedule).next_after(after)
+    try:
+        fire = _compile(schedule).next_after(after)
+    except OverflowError:  # the next fire would lie past the end of the calendar (year 9999)
+        return None
     if fire is None or (schedule.end is not None and fire.at > schedule.end):
         return None
     return fire
@@ -271,7 +274,7 @@ def _every(text: str, *, anchor: datetime) -> Repetition:
     if not duration_text:
         raise ExpressionError("@every needs a duration, such as @every 1h30m")
     period = schedule_iso.parse_duration(duration_text)
-    if period < MIN_EVERY:
+    if period < MIN_INTERVAL:
         raise ExpressionError(f"@every {duration_text} is too short; fires can be at most once a second")
     return Repetition(anchor, IsoDuration(elapsed=period))
 

@@ -15,6 +15,7 @@ from datetime import datetime
 from croniter import CroniterBadDateError, CroniterError, croniter
 
 from chalicelib.engine.schedule_dst import ExpressionError
+from chalicelib.engine.schedule_iso import MAX_DIGITS
 
 ALIASES = {
     "@yearly": "0 0 1 1 *",
@@ -60,8 +61,9 @@ class CronRule:
     fields: str
     #: Whether the first of six fields is seconds.
     seconds: bool
-    #: Whether the hour field names hours (not `*` or `*/n`): repeated wall times run once.
-    fixed_hours: bool
+    #: A fixed job (neither the minute nor the hour field starts with `*`), not a wildcard job:
+    #: the DST rule of `schedule_dst` catches up its times in a gap and runs repeated ones once.
+    fixed: bool
 
     def next_wall(self, wall: datetime) -> datetime | None:
         """The first matching wall time strictly after naive `wall` (None past croniter's horizon)."""
@@ -83,7 +85,8 @@ def parse_cron(text: str) -> CronRule:
     values = {spec: _field_values(token, spec) for token, spec in zip(fields, layout, strict=True)}
     tokens = dict(zip(layout, fields, strict=True))
     _check_day_exists(values[_DAY], values[_MONTH], weekday_token=tokens[_WEEKDAY])
-    rule = CronRule(" ".join(fields), seconds=len(fields) == 6, fixed_hours=not tokens[_HOUR].startswith("*"))
+    fixed = not (tokens[_MINUTE].startswith("*") or tokens[_HOUR].startswith("*"))
+    rule = CronRule(" ".join(fields), seconds=len(fields) == 6, fixed=fixed)
     _check_fires(rule)
     return rule
 
@@ -127,6 +130,8 @@ def _item_values(item: str, spec: _Field) -> set[int]:
 
 
 def _step(text: str, spec: _Field) -> int:
+    if text.isdigit() and len(text) > MAX_DIGITS:
+        raise ExpressionError(f"{spec.name} field: step {text[:MAX_DIGITS]}... is out of range")
     if not text.isdigit() or int(text) == 0:
         raise ExpressionError(f"{spec.name} field: step {text!r} must be a whole number of at least 1")
     return int(text)
@@ -134,6 +139,8 @@ def _step(text: str, spec: _Field) -> int:
 
 def _value(text: str, spec: _Field) -> int:
     if text.isdigit():
+        if len(text) > MAX_DIGITS:
+            raise ExpressionError(f"{spec.name} field: {text[:MAX_DIGITS]}... is out of range {spec.low}-{spec.high}")
         value = int(text)
         if not spec.low <= value <= spec.high:
             raise ExpressionError(f"{spec.name} field: {value} is out of range {spec.low}-{spec.high}")

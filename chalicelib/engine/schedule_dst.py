@@ -3,11 +3,14 @@
 Cron and RRULE schedules are rules over the wall clock of the schedule's zone; this module turns
 such a rule into fire instants with one rule for every face (DESIGN.md section 4):
 
-- a wall time in a spring-forward gap does not exist: it fires once, at the first instant after
-  the gap;
+- a rule is a *wildcard* rule when its minute or its hour field starts with `*` (`*`, `*/n`), as
+  Vixie cron decides; otherwise it is *fixed* (it names the minutes and hours it runs at);
+- a wall time in a spring-forward gap does not exist: a fixed rule fires once, at the first
+  instant after the gap; a wildcard rule is not caught up, it fires at its next wall time that
+  exists;
 - a wall time in a fall-back fold exists twice: the first pass fires; the second pass fires too
-  when the rule names no hours (a `*` or `*/n` hour field behaves like an interval), and is
-  otherwise returned as ``dst_skipped``: recorded by the engine, never executed.
+  for a wildcard rule, and is otherwise returned as ``dst_skipped``: recorded by the engine,
+  never executed.
 
 Fire instants strictly increase and every local time they stand for exists.
 """
@@ -21,6 +24,8 @@ from typing import Protocol
 
 #: The smallest step of time; `next_wall(t - TICK)` asks for the first wall time at or after `t`.
 TICK = timedelta(microseconds=1)
+#: A search that meets this many gaps in a row gives up (a zone has one or two a year).
+_MAX_GAPS = 8
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -29,8 +34,8 @@ class Fire:
 
     #: The instant, aware, in UTC.
     at: datetime
-    #: The second pass of a repeated (fall-back) wall time of a job with fixed hours: the engine
-    #: records it as a run ended ``dst_skipped`` and does not execute it.
+    #: The second pass of a repeated (fall-back) wall time of a fixed rule: the engine records it
+    #: as a run ended ``dst_skipped`` and does not execute it.
     dst_skipped: bool = False
 
 
@@ -41,8 +46,9 @@ class ExpressionError(ValueError):
 class WallClockRule(Protocol):
     """A recurrence over naive wall-clock time (what a cron expression or an RRULE describes)."""
 
-    #: True when the rule names its hours, so a repeated wall time runs on its first pass only.
-    fixed_hours: bool
+    #: True when the rule names both its minutes and its hours (no `*` leads either field): a
+    #: time in a gap is caught up after it, a repeated time runs on its first pass only.
+    fixed: bool
 
     def next_wall(self, wall: datetime) -> datetime | None:
         """The first matching naive wall time strictly after naive `wall`, or None if none."""
@@ -58,30 +64,54 @@ def next_zoned_fire(rule: WallClockRule, zone: tzinfo, after: datetime) -> Fire 
         starts.append(_naive(_transition(after, after + _fold_size(local), zone).astimezone(zone)) - TICK)
     fires: list[Fire] = []
     for start in starts:
-        wall = rule.next_wall(start)
-        if wall is not None:
-            fires.extend(fire for fire in resolve_wall(wall, zone, fixed_hours=rule.fixed_hours) if fire.at > after)
+        fires.extend(fire for fire in _fires_from(rule, zone, start) if fire.at > after)
     return min(fires, key=lambda fire: fire.at, default=None)
 
 
-def resolve_wall(wall: datetime, zone: tzinfo, *, fixed_hours: bool) -> list[Fire]:
-    """The fires that the naive wall time `wall` stands for in `zone`, oldest first.
+def _fires_from(rule: WallClockRule, zone: tzinfo, start: datetime) -> list[Fire]:
+    """The fires of the first wall time after naive `start` that stands for any.
 
-    One fire for an ordinary time; the end of the gap for a time that does not exist; both
-    passes for a repeated time, the second one ``dst_skipped`` when `fixed_hours`.
+    Only a wildcard rule's time in a gap stands for none: the search goes on from the gap's
+    end. A zone's gaps are months apart, so this loops once or twice; a rule whose every time
+    falls in a gap is given up on after `_MAX_GAPS` of them (it never fires).
+    """
+    for _ in range(_MAX_GAPS):
+        wall = rule.next_wall(start)
+        if wall is None:
+            return []
+        fires = resolve_wall(wall, zone, fixed=rule.fixed)
+        if fires:
+            return fires
+        start = _naive(_gap_end(wall, zone).astimezone(zone)) - TICK
+    return []
+
+
+def resolve_wall(wall: datetime, zone: tzinfo, *, fixed: bool) -> list[Fire]:
+    """The fires that the naive wall time `wall` of a rule stands for in `zone`, oldest first.
+
+    One fire for an ordinary time. For a time in a gap, the first instant after the gap when
+    the rule is `fixed`, else none. Both passes for a repeated time, the second one
+    ``dst_skipped`` when the rule is `fixed`.
     """
     first, second = wall.replace(tzinfo=zone, fold=0), wall.replace(tzinfo=zone, fold=1)
     early, late = first.utcoffset(), second.utcoffset()
     if early == late:
         return [Fire(at=first.astimezone(UTC))]
-    if early < late:  # a gap: fold=0 reads it with the offset from before the jump
-        return [Fire(at=_transition(second.astimezone(UTC), first.astimezone(UTC), zone))]
-    return [Fire(at=first.astimezone(UTC)), Fire(at=second.astimezone(UTC), dst_skipped=fixed_hours)]
+    if early < late:
+        return [Fire(at=_gap_end(wall, zone))] if fixed else []
+    return [Fire(at=first.astimezone(UTC)), Fire(at=second.astimezone(UTC), dst_skipped=fixed)]
 
 
 def first_instant(wall: datetime, zone: tzinfo) -> datetime:
     """The instant (UTC) of a naive wall time: its first pass, or the end of the gap it is in."""
-    return resolve_wall(wall, zone, fixed_hours=True)[0].at
+    return resolve_wall(wall, zone, fixed=True)[0].at
+
+
+def _gap_end(wall: datetime, zone: tzinfo) -> datetime:
+    """The first instant (UTC) after the gap that the naive wall time `wall` falls in."""
+    # fold=0 reads a time in a gap with the offset from before the jump, fold=1 with the one after.
+    first, second = wall.replace(tzinfo=zone, fold=0), wall.replace(tzinfo=zone, fold=1)
+    return _transition(second.astimezone(UTC), first.astimezone(UTC), zone)
 
 
 def _naive(local: datetime) -> datetime:

@@ -20,6 +20,11 @@ from chalicelib.engine.schedule_dst import ExpressionError, first_instant
 
 #: Where `@every` without a start is aligned: the Unix epoch.
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+#: The shortest step of any schedule: the finest resolution of a cron expression or an RRULE,
+#: so no form of expression (`@every 500ms`, `PT0.001S`) fires more often than they can.
+MIN_INTERVAL = timedelta(seconds=1)
+#: Numbers in an expression longer than this are out of every range (and slow to convert).
+MAX_DIGITS = 9
 
 _GO_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h|d|w)")
 _GO_UNITS_US = {
@@ -71,6 +76,14 @@ class Repetition:
     first: int | None = None
     last: int | None = None
 
+    def __post_init__(self) -> None:
+        # However the repetition was built (or stored, before this check), it never fires
+        # faster than the minimum.
+        if not self.step.has_calendar_part and self.step.elapsed < MIN_INTERVAL:
+            raise ExpressionError(
+                f"a step of {self.step.elapsed.total_seconds():g} s is too short; fires can be at most once a second"
+            )
+
     def next_after(self, after: datetime, zone: tzinfo) -> datetime | None:
         """The first instant of the repetition strictly after `after`, or None."""
         try:
@@ -109,7 +122,10 @@ def parse_instant(text: str, *, what: str = "instant") -> datetime:
         raise ExpressionError(f"{what} {text!r} is not an ISO 8601 date-time such as 2026-01-01T09:00:00Z") from None
     if value.tzinfo is None:
         raise ExpressionError(f"{what} {text!r} needs a UTC offset or Z, such as 2026-01-01T09:00:00+01:00")
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ExpressionError(f"{what} {text!r} is out of range: in UTC it falls outside years 1 to 9999") from None
 
 
 def parse_iso_duration(text: str) -> IsoDuration:
@@ -117,10 +133,17 @@ def parse_iso_duration(text: str) -> IsoDuration:
     match = _ISO_DURATION.fullmatch(text)
     if match is None:
         raise ExpressionError(f"{text!r} is not an ISO 8601 duration such as PT1H, P1D or P1W")
+    too_long = ExpressionError(f"duration {text!r} is too long; a schedule's step must fit in the calendar")
+    if any(len((part or "").partition(".")[0].partition(",")[0]) > MAX_DIGITS for part in match.groups()):
+        raise too_long
     years, months, weeks, days, hours, minutes = (int(part or 0) for part in match.groups()[:6])
     seconds = Decimal((match.group(7) or "0").replace(",", "."))
-    elapsed = timedelta(hours=hours, minutes=minutes, seconds=float(seconds))
-    duration = IsoDuration(years=years, months=months, days=weeks * 7 + days, elapsed=elapsed)
+    try:
+        elapsed = timedelta(hours=hours, minutes=minutes, seconds=float(seconds))
+        duration = IsoDuration(years=years, months=months, days=weeks * 7 + days, elapsed=elapsed)
+        duration.approximate()
+    except OverflowError:
+        raise too_long from None
     if not duration.has_calendar_part and elapsed <= timedelta(0):
         raise ExpressionError(f"duration {text!r} is zero; a schedule needs a positive step")
     return duration
@@ -137,6 +160,8 @@ def parse_repeating_interval(text: str, *, default_anchor: datetime) -> Repetiti
     if repeat is None or len(parts) not in (2, 3):
         example = "R/2026-01-01T00:00:00Z/PT1H or R5/2026-01-01T00:00:00Z/P1D"
         raise ExpressionError(f"{text!r} is not an ISO 8601 repeating interval such as {example}")
+    if len(repeat.group(1)) > MAX_DIGITS:
+        raise ExpressionError(f"{parts[0]!r} repeats too many times; write R alone to repeat without end")
     count = int(repeat.group(1)) if repeat.group(1) else None
     if count == 0:
         raise ExpressionError(f"{text!r} repeats zero times and would never fire")
@@ -161,7 +186,10 @@ def parse_duration(text: str) -> timedelta:
     if not compact or re.fullmatch(f"(?:{_GO_PART.pattern})+", compact) is None:
         raise ExpressionError(f"{text!r} is not a duration; write it like 1h30m, 45s, 500ms, 1d or 1w")
     micros = sum(Decimal(number) * _GO_UNITS_US[unit] for number, unit in _GO_PART.findall(compact))
-    duration = timedelta(microseconds=int(micros))
+    try:
+        duration = timedelta(microseconds=int(micros))
+    except OverflowError:
+        raise ExpressionError(f"duration {text!r} is too long; the longest is {timedelta.max.days} days") from None
     if duration <= timedelta(0):
         raise ExpressionError(f"duration {text!r} must be longer than zero")
     return duration

@@ -5,7 +5,9 @@ DTSTART may be floating (read in the schedule's zone), UTC (`Z`) or carry a `TZI
 the rule starts at `default_start` (the schedule's start, or else midnight, 1 January 1970, on
 the zone's wall clock: so `FREQ=WEEKLY` alone fires on Thursdays at midnight). A `UNTIL` in UTC is converted to the
 zone's wall clock. The rule produces wall times; `schedule_dst` turns them into instants, so a
-rule with `FREQ` of a day or longer, or with `BYHOUR`, counts as naming its hours.
+rule is *fixed* (a cron job naming its minutes and hours) when it names its hours (`FREQ` of a
+day or longer, or `BYHOUR`) and its minutes (`FREQ` of an hour or longer, or `BYMINUTE`);
+otherwise it is a wildcard rule, like a cron job whose minute or hour field starts with `*`.
 """
 
 from __future__ import annotations
@@ -18,13 +20,18 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dateutil.rrule import rrule, rrulestr
 
 from chalicelib.engine.schedule_dst import ExpressionError, first_instant
+from chalicelib.engine.schedule_iso import MAX_DIGITS
 
 #: Frequencies whose periods are a fixed stretch of wall-clock time, in seconds per period.
 _FIXED_PERIODS = {"SECONDLY": 1, "MINUTELY": 60, "HOURLY": 3600, "DAILY": 86_400, "WEEKLY": 604_800}
+#: Frequencies whose occurrences keep DTSTART's hour unless BYHOUR says otherwise.
 _NAMED_HOURS = {"YEARLY", "MONTHLY", "WEEKLY", "DAILY"}
+#: Frequencies whose occurrences keep DTSTART's minute unless BYMINUTE says otherwise.
+_NAMED_MINUTES = _NAMED_HOURS | {"HOURLY"}
 #: A leap year late in the calendar: dateutil stops searching at year 9999, so a rule that can
 #: never match is found out within about 30 years instead of 8,000.
 _PROBE_YEAR = 9968
+_TOO_MANY_DIGITS = re.compile(rf"\d{{{MAX_DIGITS + 1},}}")
 _DTSTART = re.compile(r"DTSTART((?:;[A-Z-]+=[^;:]+)*):(\d{8})(?:T(\d{6})(Z?))?", re.IGNORECASE)
 
 
@@ -35,8 +42,9 @@ class RecurrenceRule:
     rule: rrule
     #: DTSTART on the wall clock: where the rule's periods are counted from.
     start: datetime
-    #: Whether the rule names its hours: a repeated wall time runs on its first pass only.
-    fixed_hours: bool
+    #: Whether the rule names its minutes and hours (see the module docstring): a time in a gap
+    #: is caught up after it, a repeated wall time runs on its first pass only.
+    fixed: bool
     #: Wall-clock length of one period when the rule may be fast-forwarded by whole periods
     #: (fixed-length frequency, no COUNT); None otherwise.
     period: timedelta | None
@@ -63,11 +71,14 @@ def parse_rrule(text: str, *, zone: tzinfo, default_start: datetime) -> Recurren
     dtstart = _dtstart(dtstart_line, zone) if dtstart_line else _wall(default_start, zone)
     parts = _rule_parts(rule_line)
     if "UNTIL" in parts and parts["UNTIL"].upper().endswith("Z"):
-        until = datetime.strptime(parts["UNTIL"].upper(), "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+        try:
+            until = datetime.strptime(parts["UNTIL"].upper(), "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+        except ValueError:
+            raise ExpressionError(f"RRULE is not valid: UNTIL {parts['UNTIL']!r} is not a date-time") from None
         parts["UNTIL"] = _wall(until, zone).strftime("%Y%m%dT%H%M%S")
     try:
         rule = rrulestr(";".join(f"{key}={value}" for key, value in parts.items()), dtstart=dtstart)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, OverflowError) as exc:
         raise ExpressionError(f"RRULE is not valid: {exc}") from None
     freq = parts["FREQ"].upper()
     fixed_period = _FIXED_PERIODS.get(freq)
@@ -75,7 +86,8 @@ def parse_rrule(text: str, *, zone: tzinfo, default_start: datetime) -> Recurren
     if fixed_period and "COUNT" not in parts:
         period = timedelta(seconds=fixed_period) * int(parts.get("INTERVAL", 1))
     _check_fires(rule, dtstart)
-    return RecurrenceRule(rule, dtstart, fixed_hours=freq in _NAMED_HOURS or "BYHOUR" in parts, period=period)
+    fixed = (freq in _NAMED_HOURS or "BYHOUR" in parts) and (freq in _NAMED_MINUTES or "BYMINUTE" in parts)
+    return RecurrenceRule(rule, dtstart, fixed=fixed, period=period)
 
 
 def _split_lines(text: str) -> tuple[str | None, str]:
@@ -102,6 +114,12 @@ def _rule_parts(line: str) -> dict[str, str]:
         parts[key.upper()] = value
     if "FREQ" not in parts:
         raise ExpressionError("RRULE needs FREQ, such as FREQ=DAILY")
+    for key, value in parts.items():
+        if _TOO_MANY_DIGITS.search(value):
+            raise ExpressionError(f"RRULE part {key}={value[:20]}: a number is out of range")
+    interval = parts.get("INTERVAL", "1")
+    if not interval.isdigit() or int(interval) < 1:
+        raise ExpressionError(f"RRULE part INTERVAL={interval}: must be a whole number of at least 1")
     return parts
 
 
@@ -127,7 +145,10 @@ def _zone(name: str) -> ZoneInfo:
 
 
 def _wall(instant: datetime, zone: tzinfo) -> datetime:
-    return instant.astimezone(zone).replace(tzinfo=None, fold=0)
+    try:
+        return instant.astimezone(zone).replace(tzinfo=None, fold=0)
+    except OverflowError:
+        raise ExpressionError(f"{instant.isoformat()} is out of range in this zone (years 1 to 9999)") from None
 
 
 def _check_fires(rule: rrule, start: datetime) -> None:

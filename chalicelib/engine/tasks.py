@@ -9,7 +9,7 @@ from datetime import datetime
 
 from chalicelib import settings
 from chalicelib.engine import schedule
-from chalicelib.engine.model import RunStatus, Task, TaskSpec, TriggerSpec
+from chalicelib.engine.model import EndReason, RunStatus, Task, TaskSpec, TriggerSpec
 from chalicelib.errors import NotFound
 from chalicelib.observability import get_logger, log_event
 from chalicelib.store import runs as run_store
@@ -95,20 +95,40 @@ def tasks_by_update(
     return task_store.tasks_by_update(tenant, face, descending=descending, after=after, first_chunk=first_chunk)
 
 
-def delete_task(tenant: str, task_id: str, *, now: datetime) -> None:
-    """Delete a task: pending runs are canceled, running runs asked to stop, then the item goes."""
-    from chalicelib.engine import runs as run_engine
+#: The detail of a run ended `stopped` because its task was deleted.
+TASK_DELETED = "task deleted"
 
+
+def delete_task(tenant: str, task_id: str, *, now: datetime) -> None:
+    """Delete a task, then end its runs: every pending or queued run ends `stopped` ("task
+    deleted") and every running run is told to stop.
+
+    The item goes first: from then on no dispatcher can claim a tick (the claim is conditional
+    on the trigger) and no worker can queue a run behind a slot (conditional on the item), so
+    the sweep that follows sees every run those could still make. A run created later by a
+    caller that read the task before it went (a manual trigger, say) is ended by the worker
+    when its message arrives (`worker.handle_message`).
+    """
     task = task_store.get_task(tenant, task_id)
-    for run in run_store.list_runs(tenant, task_id):
-        if run.status is RunStatus.PENDING:
-            run_engine.cancel_pending(run, now=now, detail="task deleted")
-        elif run.status is RunStatus.RUNNING:
-            run_store.request_stop(tenant, task_id, run.run_id)
     try:
         task_store.delete_task(tenant, task_id, subscriptions=task.spec.subscriptions)
     except NotFound:
         log_event(_log, logging.INFO, "task already deleted", task_id=task_id)
+    end_runs_of_deleted_task(tenant, task_id, now=now)
+
+
+def end_runs_of_deleted_task(tenant: str, task_id: str, *, now: datetime) -> None:
+    """End what is left of a deleted task's runs (see `delete_task`)."""
+    from chalicelib.engine import runs as run_engine
+
+    for run in run_store.list_runs(tenant, task_id):
+        if run.status is RunStatus.ENDED:
+            continue
+        # The stop flag first: a worker cannot start a flagged run, so a pending run that a
+        # worker is about to start either ends here or never starts.
+        run_store.request_stop(tenant, task_id, run.run_id)
+        if run.status is RunStatus.PENDING:
+            run_engine.end_without_executing(run, reason=EndReason.STOPPED, now=now, detail=TASK_DELETED)
 
 
 def set_enabled(task: Task, enabled: bool, *, now: datetime, disabled_code: str | None = None) -> Task:

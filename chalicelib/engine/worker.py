@@ -22,6 +22,7 @@ from chalicelib.engine.executors import ExecutionContext, ExecutionResult, Outco
 from chalicelib.engine.model import EndReason, Overlap, Run, RunStatus, Task
 from chalicelib.engine.roles import QueueMessage
 from chalicelib.engine.run_log import RunLogWriter
+from chalicelib.engine.tasks import TASK_DELETED
 from chalicelib.errors import NotFound, TasklaneError
 from chalicelib.observability import get_logger, log_event
 from chalicelib.store import queue
@@ -75,7 +76,7 @@ def handle_message(
     try:
         task = task_store.get_task(tenant, task_id)
     except NotFound:
-        run_engine.end_without_executing(run, reason=EndReason.STOPPED, now=clock(), detail="task deleted")
+        _end_for_deleted_task(run, now=clock())
         return
     if run.stop_requested:
         run_engine.cancel_pending(run, now=clock(), detail="stopped before it started")
@@ -91,25 +92,49 @@ def handle_message(
     execute(task, started, worker=me, clock=clock)
 
 
+def _end_for_deleted_task(run: Run, *, now: datetime) -> None:
+    """A run whose task is gone (deleted while the run was on its way) never executes."""
+    run_engine.end_without_executing(run, reason=EndReason.STOPPED, now=now, detail=TASK_DELETED)
+
+
+def _task_gone(task: Task) -> bool:
+    try:
+        task_store.get_item(task.tenant, task.task_id)
+    except NotFound:
+        return True
+    return False
+
+
 def _take_slot(task: Task, run: Run, *, now: datetime) -> bool:
     """Apply the overlap policy; True if the run may start now."""
     spec = task.spec
     if task_store.acquire_slot(task.tenant, task.task_id, run.run_id, spec.parallelism):
         return True
+    # The slot write is conditional on the task item: it may have failed because the task was
+    # deleted since we read it, and then the run ends here instead of waiting for nothing.
+    try:
+        current = task_store.get_item(task.tenant, task.task_id)
+    except NotFound:
+        _end_for_deleted_task(run, now=now)
+        return False
     if spec.on_overlap is Overlap.SKIP:
         run_engine.end_without_executing(run, reason=EndReason.SKIPPED, now=now,
                                          detail="the task was at its concurrency limit")
         return False
-    if run.run_id in (task_store.get_item(task.tenant, task.task_id).waiting or []):
+    if run.run_id in (current.waiting or []):
         return False  # a redelivered message for a run that is already waiting
+    queue_max = spec.queue_max
     if spec.on_overlap is Overlap.TERMINATE:
-        active = sorted(task_store.active_runs(task.tenant, task.task_id))
+        active = sorted(current.active_runs or ())
         if active:
             run_store.request_stop(task.tenant, task.task_id, active[0])
-        task_store.enqueue_waiting(task.tenant, task.task_id, run.run_id, queue_max=max(spec.queue_max, 1_000))
-    elif not task_store.enqueue_waiting(task.tenant, task.task_id, run.run_id, queue_max=spec.queue_max):
-        run_engine.end_without_executing(run, reason=EndReason.QUEUE_FULL, now=now,
-                                         detail=f"the wait queue already holds {spec.queue_max} runs")
+        queue_max = max(spec.queue_max, 1_000)
+    if not task_store.enqueue_waiting(task.tenant, task.task_id, run.run_id, queue_max=queue_max):
+        if _task_gone(task):
+            _end_for_deleted_task(run, now=now)
+        else:
+            run_engine.end_without_executing(run, reason=EndReason.QUEUE_FULL, now=now,
+                                             detail=f"the wait queue already holds {queue_max} runs")
         return False
     # The holder may have finished between our failed attempt and the enqueue, popping an empty
     # queue: try once more so the run does not wait for a finish that already happened.

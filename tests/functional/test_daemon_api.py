@@ -117,6 +117,24 @@ def test_params_reach_the_command_as_argv_and_env_and_injection_stays_inert(clie
     assert status == 422 and {e["location"] for e in body["errors"]} == {"body.params.nobody", "body.params.WHO"}
 
 
+@pytest.mark.parametrize(
+    "cron",
+    [
+        "R/2026-01-01T00:00:00Z/PT0.001S",  # under the one minimum interval, 1 s
+        "@every 500ms",
+        "@every 99999999999h",  # values past what the calendar can hold
+        "R/2026-01-01T00:00:00Z/PT99999999999H",
+        "FREQ=SECONDLY;INTERVAL=99999999999999",
+        "0001-01-01T00:00:00+01:00",
+    ],
+)
+def test_a_schedule_too_fast_or_out_of_range_is_refused_naming_the_field(client, h, cron):
+    status, body, headers = call(client, "PUT", "/api/tasks/t", {"run": "true", "cron": cron})
+    assert status == 422 and headers["Content-Type"] == "application/problem+json"
+    assert body["errors"][0]["location"] == "body.cron"
+    assert call(client, "GET", "/api/tasks/t")[0] == 404
+
+
 def test_api_trigger_false_is_403(client, h):
     put(client, "locked", run="true", api_trigger=False)
     status, body, _ = call(client, "POST", "/api/tasks/locked/run")

@@ -143,3 +143,73 @@ def test_a_cancelled_transaction_leaves_no_partial_write_on_the_embedded_backend
                                               run_item=run_to_item(run))
     assert tasks.get_task("acme", "rb").next_fire_at == due + step
     assert [r.run_id for r in runs.runs_of("acme", "rb")] == ["r1"]
+
+
+def test_deleting_a_task_while_its_dispatcher_and_worker_run_leaves_no_run_pending(server_aws, monkeypatch):
+    """A dispatcher creating runs and a worker queueing them behind a busy slot race the
+    delete; once every message has been delivered, none of the task's runs is left pending."""
+    from chalicelib.engine.model import EndReason, Run
+    from chalicelib.store import runs as run_store
+    from chalicelib.store import tasks as task_store
+
+    sent: list[str] = []
+    lock = threading.Lock()
+    created = threading.Event()
+
+    def send(tenant, task_id, run_id, *, delay_seconds=0.0):
+        with lock:
+            sent.append(run_id)
+            if len(sent) >= 3:
+                created.set()
+
+    monkeypatch.setattr(queue, "send_run", send)
+    tasks.save_task(tenant="acme", task_id="busy", face="test", name="busy",
+                    spec=TaskSpec(executor="command", executor_config={"args": ["true"]},
+                                  trigger=TriggerSpec(expression="* * * * * *")),
+                    enabled=True, document=None, now=T0)
+    # A run that holds the only slot, so the worker puts every delivered run in the wait queue.
+    holder = Run(tenant="acme", task_id="busy", run_id="0-holder", status=RunStatus.PENDING,
+                 triggered_by=TriggeredBy.API, created_at=T0)
+    run_store.create_run(holder)
+    assert task_store.acquire_slot("acme", "busy", "0-holder", 1)
+    assert run_store.start_run("acme", "busy", "0-holder", worker_id="w", now=T0, lease_until=T0 + timedelta(hours=1))
+    later = T0 + timedelta(minutes=5)  # past every nominal time: the worker never waits
+    dispatched = threading.Event()
+
+    def dispatcher() -> None:
+        dispatch.dispatch_due(T0 + timedelta(seconds=1), server_aws)
+        dispatched.set()
+
+    def deliver(run_id: str) -> None:
+        payload = {"v": 1, "tenant": "acme", "task_id": "busy", "run_id": run_id}
+        worker.handle_message(payload, QueueMessage(message_id=run_id, body=json.dumps(payload)),
+                              clock=lambda: later, sleep=lambda _: None)
+
+    def the_worker() -> None:
+        done = 0
+        while not (dispatched.is_set() and done == len(sent)):
+            if done < len(sent):
+                deliver(sent[done])
+                done += 1
+
+    def deleter() -> None:
+        created.wait(timeout=30)
+        tasks.delete_task("acme", "busy", now=later)
+
+    roles = iter([dispatcher, the_worker, deleter])
+    role_lock = threading.Lock()
+
+    def one_role() -> None:
+        with role_lock:
+            role = next(roles)
+        role()
+
+    _race(one_role, threads=3)
+    # Every message was delivered once and handled (a run put in the wait queue has no message
+    # left), as SQS does once the handler succeeds.
+    left = {run.run_id: run for run in run_store.list_runs("acme", "busy")}
+    assert len(left) > 3
+    assert [run.run_id for run in left.values() if run.status is RunStatus.PENDING] == []
+    never_started = [run for run in left.values() if run.run_id != "0-holder"]
+    assert {(run.end_reason, run.detail) for run in never_started} == {(EndReason.STOPPED, "task deleted")}
+    assert left["0-holder"].stop_requested

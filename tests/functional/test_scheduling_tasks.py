@@ -101,6 +101,17 @@ def test_a_resource_id_in_the_body_is_ignored(api):
         (lambda b: b.update(start={"schedule": {"cron": "0 9 * * *", "timezone": "Mars/Base"}}),
          "start.schedule.timezone"),
         (lambda b: b.update(events=[{"name": "e", "type": "nope"}]), "events[0].type"),
+        # one minimum interval (1 s) for every schedule form
+        (lambda b: b.update(start={"schedule": "R/2026-01-01T00:00:00Z/PT0.001S"}), "start.schedule"),
+        (lambda b: b.update(start={"schedule": {"interval": "R/2026-01-01T00:00:00Z/PT0.5S"}}), "start.schedule"),
+        (lambda b: b.update(start={"schedule": "@every 500ms"}), "start.schedule"),
+        # values past what the calendar (or Python) can hold: a 400, not a 500
+        (lambda b: b.update(start={"schedule": "@every 99999999999h"}), "start.schedule"),
+        (lambda b: b.update(start={"schedule": "R/2026-01-01T00:00:00Z/PT99999999999H"}), "start.schedule"),
+        (lambda b: b.update(start={"schedule": "R/0001-01-01T00:00:00+14:00/PT1H"}), "start.schedule"),
+        (lambda b: b.update(start={"schedule": {"recurrence": "FREQ=DAILY;BYHOUR=99999999999"}}), "start.schedule"),
+        (lambda b: b.update(start={"schedule": {"cron": "0 9 * * *", "startDateTime": "9999-12-31T23:00:00-05:00"}}),
+         "start.schedule.startDateTime"),
     ],
 )
 def test_a_bad_document_is_a_400_naming_the_path_and_writes_nothing(api, mutate, path):

@@ -6,6 +6,9 @@ Transitions used below, as the tz database has them for 2026:
 - Europe/London: gap 2026-03-29 01:00-02:00; fold 2026-10-25 01:00-02:00 (+01:00 then +00:00)
 - Australia/Sydney: fold 2026-04-05 02:00-03:00 (+11:00 then +10:00); gap 2026-10-04 02:00-03:00
 - Australia/Lord_Howe: fold 2026-04-05 01:30-02:00 (+11:00 then +10:30); gap 2026-10-04 02:00-02:30
+- Europe/Berlin: gap 2026-03-29 02:00-03:00; fold 2026-10-25 02:00-03:00 (+02:00 then +01:00)
+
+A *wildcard job* has a minute or hour field that starts with `*`; every other job is *fixed*.
 """
 
 from __future__ import annotations
@@ -48,6 +51,8 @@ def test_zone_transitions_used_in_these_tests_are_the_tz_databases():
     assert offset("Australia/Sydney", "2026-10-03T16:00:00Z") == "2026-10-04T03:00:00+11:00"
     assert offset("Australia/Lord_Howe", "2026-04-04T15:00:00Z") == "2026-04-05T01:30:00+10:30"
     assert offset("Australia/Lord_Howe", "2026-10-03T15:30:00Z") == "2026-10-04T02:30:00+11:00"
+    assert offset("Europe/Berlin", "2026-03-29T01:00:00Z") == "2026-03-29T03:00:00+02:00"
+    assert offset("Europe/Berlin", "2026-10-25T01:00:00Z") == "2026-10-25T02:00:00+01:00"
 
 
 # -- plain cron ---------------------------------------------------------------------------------
@@ -159,8 +164,8 @@ def test_the_gap_example_from_the_design_is_seven_utc():
     assert next_fire(schedule, at("2026-03-08T05:00:00Z")) == Fire(at=at("2026-03-08T07:00:00+00:00"))
 
 
-def test_several_times_in_the_gap_fire_only_once():
-    assert fires("*/15 2 * * *", "2026-03-08T06:00:00Z", 3, timezone="America/New_York") == [
+def test_several_times_of_a_fixed_job_in_the_gap_fire_only_once():
+    assert fires("0,15,30,45 2 * * *", "2026-03-08T06:00:00Z", 3, timezone="America/New_York") == [
         "2026-03-08T03:00:00-04:00",
         "2026-03-09T02:00:00-04:00",
         "2026-03-09T02:15:00-04:00",
@@ -172,7 +177,7 @@ def test_a_time_just_outside_the_gap_is_unaffected():
     assert fires("0 3 * * *", "2026-03-08T00:00:00Z", 1, timezone="America/New_York") == ["2026-03-08T03:00:00-04:00"]
 
 
-def test_wildcard_hour_across_the_gap_fires_at_its_end_once():
+def test_wildcard_hour_across_the_gap_fires_at_its_next_existing_time():
     assert fires("*/15 * * * *", "2026-03-08T06:30:00Z", 4, timezone="America/New_York") == [
         "2026-03-08T01:45:00-05:00",
         "2026-03-08T03:00:00-04:00",
@@ -181,12 +186,53 @@ def test_wildcard_hour_across_the_gap_fires_at_its_end_once():
     ]
 
 
-def test_hourly_job_gets_the_gap_fire_too():
-    # The gap rule applies to every job, so 02:30 (which does not exist) fires at 03:00.
-    assert fires("30 * * * *", "2026-03-08T06:00:00Z", 3, timezone="America/New_York") == [
-        "2026-03-08T01:30:00-05:00",
+@pytest.mark.parametrize(
+    ("zone", "expression", "after", "expected"),
+    [
+        # A `*` hour: 02:30 does not exist and is not caught up at 03:00.
+        (
+            "America/New_York",
+            "30 * * * *",
+            "2026-03-08T06:00:00Z",
+            ["2026-03-08T01:30:00-05:00", "2026-03-08T03:30:00-04:00", "2026-03-08T04:30:00-04:00"],
+        ),
+        # A `*/n` minute with a fixed hour is a wildcard job too: nothing for 02:xx that day.
+        (
+            "America/New_York",
+            "*/15 2 * * *",
+            "2026-03-08T06:00:00Z",
+            ["2026-03-09T02:00:00-04:00", "2026-03-09T02:15:00-04:00", "2026-03-09T02:30:00-04:00"],
+        ),
+        # Lord Howe's gap is half an hour (02:00-02:30): 02:40 exists and fires, 02:00 and 02:20 do not.
+        (
+            "Australia/Lord_Howe",
+            "*/20 2 * * *",
+            "2026-10-03T12:00:00Z",
+            ["2026-10-04T02:40:00+11:00", "2026-10-05T02:00:00+11:00", "2026-10-05T02:20:00+11:00"],
+        ),
+        (
+            "Australia/Lord_Howe",
+            "15 * * * *",
+            "2026-10-03T14:00:00Z",
+            ["2026-10-04T01:15:00+10:30", "2026-10-04T03:15:00+11:00", "2026-10-04T04:15:00+11:00"],
+        ),
+        # With a seconds field in front, the minute and hour fields still decide: a `*` minute.
+        (
+            "America/New_York",
+            "0 * 2 * * *",
+            "2026-03-08T06:00:00Z",
+            ["2026-03-09T02:00:00-04:00", "2026-03-09T02:01:00-04:00", "2026-03-09T02:02:00-04:00"],
+        ),
+    ],
+)
+def test_wildcard_job_in_the_gap_is_not_caught_up(zone, expression, after, expected):
+    assert fires(expression, after, 3, timezone=zone) == expected
+
+
+def test_a_seconds_wildcard_with_fixed_minute_and_hour_is_a_fixed_job():
+    assert fires("* 30 2 * * *", "2026-03-08T06:00:00Z", 2, timezone="America/New_York") == [
         "2026-03-08T03:00:00-04:00",
-        "2026-03-08T03:30:00-04:00",
+        "2026-03-09T02:30:00-04:00",
     ]
 
 
@@ -272,20 +318,20 @@ def test_seconds_field_in_the_fold():
     ]
 
 
-def test_minute_wildcard_with_a_fixed_hour_repeats_are_all_dst_skipped():
+def test_minute_wildcard_with_a_fixed_hour_fires_in_both_passes():
     lines = fires("*/20 1 * * *", "2026-11-01T04:59:00Z", 7, timezone="America/New_York")
     assert lines == [
         "2026-11-01T01:00:00-04:00",
         "2026-11-01T01:20:00-04:00",
         "2026-11-01T01:40:00-04:00",
-        "2026-11-01T01:00:00-05:00 dst_skipped",
-        "2026-11-01T01:20:00-05:00 dst_skipped",
-        "2026-11-01T01:40:00-05:00 dst_skipped",
+        "2026-11-01T01:00:00-05:00",
+        "2026-11-01T01:20:00-05:00",
+        "2026-11-01T01:40:00-05:00",
         "2026-11-02T01:00:00-05:00",
     ]
 
 
-# -- fall back: a `*` or `*/n` hour behaves like an interval and fires in both passes -------------
+# -- fall back: a wildcard job (minute or hour field starts with `*`) fires in both passes ----------
 
 
 @pytest.mark.parametrize(
@@ -335,7 +381,7 @@ def test_minute_wildcard_with_a_fixed_hour_repeats_are_all_dst_skipped():
         ),
     ],
 )
-def test_wildcard_hour_in_the_fold_fires_in_both_passes(zone, expression, after, expected):
+def test_wildcard_job_in_the_fold_fires_in_both_passes(zone, expression, after, expected):
     assert fires(expression, after, len(expected), timezone=zone) == expected
 
 
@@ -371,6 +417,56 @@ def test_dispatcher_lookup_of_a_due_repeat_finds_it_dst_skipped():
     assert fire == Fire(at=due, dst_skipped=True)
 
 
+# -- the table of issue 10 (the rule as Vixie cron and cronsim apply it) --------------------------------
+
+
+@pytest.mark.parametrize(
+    ("expression", "zone", "after", "expected"),
+    [
+        (
+            "15 * * * *",
+            "Europe/Berlin",
+            "2026-03-29T00:30:00+01:00",
+            ["2026-03-29T01:15:00+01:00", "2026-03-29T03:15:00+02:00", "2026-03-29T04:15:00+02:00"],
+        ),
+        (
+            "* 2 * * *",
+            "Europe/Berlin",
+            "2026-03-28T12:00:00+01:00",
+            ["2026-03-30T02:00:00+02:00", "2026-03-30T02:01:00+02:00"],
+        ),
+        (
+            "*/20 1-2 * * *",
+            "America/New_York",
+            "2026-11-01T00:50:00-04:00",
+            [
+                "2026-11-01T01:00:00-04:00",
+                "2026-11-01T01:20:00-04:00",
+                "2026-11-01T01:40:00-04:00",
+                "2026-11-01T01:00:00-05:00",
+                "2026-11-01T01:20:00-05:00",
+                "2026-11-01T01:40:00-05:00",
+                "2026-11-01T02:00:00-05:00",
+            ],
+        ),
+        (
+            "30 2 * * *",
+            "Europe/Berlin",
+            "2026-03-28T12:00:00+01:00",
+            ["2026-03-29T03:00:00+02:00", "2026-03-30T02:30:00+02:00"],
+        ),
+        (
+            "20 1 * * *",
+            "America/New_York",
+            "2026-10-31T12:00:00-04:00",
+            ["2026-11-01T01:20:00-04:00", "2026-11-01T01:20:00-05:00 dst_skipped", "2026-11-02T01:20:00-05:00"],
+        ),
+    ],
+)
+def test_the_rows_of_the_dst_table(expression, zone, after, expected):
+    assert fires(expression, after, len(expected), timezone=zone) == expected
+
+
 # -- the rule against a brute-force reading of the clock ---------------------------------------------
 
 _WINDOWS = {
@@ -378,12 +474,15 @@ _WINDOWS = {
     "Europe/London": ["2026-03-28T22:00:00Z", "2026-10-24T22:00:00Z"],
     "Australia/Sydney": ["2026-04-04T12:00:00Z", "2026-10-03T12:00:00Z"],
     "Australia/Lord_Howe": ["2026-04-04T12:00:00Z", "2026-10-03T12:00:00Z"],
+    "Europe/Berlin": ["2026-03-28T20:00:00Z", "2026-10-24T20:00:00Z"],
 }
 
 
 def brute_force_fires(expression: str, zone: ZoneInfo, start: datetime, end: datetime) -> list[Fire]:
-    """Read the clock once a minute and apply the DST rule literally."""
-    fixed_hours = not expression.split()[1].startswith("*")
+    """Read the clock once a minute and apply the DST rule literally: a wall time the clock
+    jumped over fires when the clock lands, for a fixed job only; a wall time the clock shows
+    again fires again, `dst_skipped` for a fixed job."""
+    fixed = not any(field.startswith("*") for field in expression.split()[:2])
     wall = start.astimezone(zone).replace(tzinfo=None) - timedelta(hours=3)
     matches, finder = set(), croniter(expression, wall, ret_type=datetime)
     while wall < end.astimezone(zone).replace(tzinfo=None) + timedelta(hours=3):
@@ -397,8 +496,8 @@ def brute_force_fires(expression: str, zone: ZoneInfo, start: datetime, end: dat
         shown, before = local.replace(tzinfo=None), previous.astimezone(zone).replace(tzinfo=None)
         skipped = {before + timedelta(minutes=m) for m in range(1, int((shown - before).total_seconds() // 60))}
         repeat = local.fold == 1 and local.utcoffset() != local.replace(fold=0).utcoffset()
-        if shown in matches or skipped & matches:
-            result.append(Fire(at=instant, dst_skipped=repeat and fixed_hours and shown in matches))
+        if shown in matches or (fixed and skipped & matches):
+            result.append(Fire(at=instant, dst_skipped=repeat and fixed and shown in matches))
     return result
 
 
@@ -414,6 +513,13 @@ def brute_force_fires(expression: str, zone: ZoneInfo, start: datetime, end: dat
         "* 1 * * *",
         "*/7 1-3 * * *",
         "5 */2 * * *",
+        "15 * * * *",
+        "* 2 * * *",
+        "*/20 1-2 * * *",
+        "20 1 * * *",
+        "15 2 * * *",
+        "*/20 2 * * *",
+        "0,20,40 1,2 * * *",
     ],
 )
 def test_fires_match_a_brute_force_reading_of_the_clock(zone_name, expression):

@@ -85,12 +85,24 @@ def test_dst_skipped_repeats_are_not_part_of_the_gap():
     ]
 
 
-def test_wildcard_hour_repeats_are_part_of_the_gap():
+def test_wildcard_job_repeats_are_part_of_the_gap():
     wildcard = parse_schedule("30 * * * *", timezone="America/New_York")
     plan = plan_catch_up(
         wildcard, last_fire=at("2026-11-01T05:00:00Z"), now=at("2026-11-01T07:00:00Z"), policy=CatchUp.ALL
     )
     assert plan.missed == [at("2026-11-01T05:30:00Z"), at("2026-11-01T06:30:00Z")]
+
+
+def test_across_spring_forward_a_fixed_job_is_caught_up_and_a_wildcard_job_is_not():
+    window = {"last_fire": at("2026-03-08T05:00:00Z"), "now": at("2026-03-08T08:00:00Z"), "policy": CatchUp.ALL}
+    fixed = parse_schedule("30 2 * * *", timezone="America/New_York")
+    assert plan_catch_up(fixed, **window).missed == [at("2026-03-08T07:00:00Z")]  # 03:00-04:00
+    wildcard = parse_schedule("30 * * * *", timezone="America/New_York")
+    assert plan_catch_up(wildcard, **window).missed == [
+        at("2026-03-08T05:30:00Z"),  # 00:30-05:00
+        at("2026-03-08T06:30:00Z"),  # 01:30-05:00; 02:30 never existed
+        at("2026-03-08T07:30:00Z"),  # 03:30-04:00
+    ]
 
 
 def test_the_schedules_end_bounds_the_gap():

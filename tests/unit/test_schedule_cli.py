@@ -27,6 +27,15 @@ def test_prints_fires_in_the_zone_and_marks_repeats(capsys):
     assert out.err == ""
 
 
+def test_a_wildcard_job_is_not_caught_up_after_the_spring_forward_gap(capsys):
+    assert run(["15 * * * *", "--tz", "Europe/Berlin", "--after", "2026-03-29T00:30:00+01:00", "--count", "3"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "2026-03-29T01:15:00+01:00",
+        "2026-03-29T03:15:00+02:00",
+        "2026-03-29T04:15:00+02:00",
+    ]
+
+
 def test_defaults_are_five_fires_in_utc_after_now(capsys):
     assert run(["@hourly"], clock=lambda: datetime.fromisoformat("2026-01-01T10:20:00+00:00")) == 0
     assert capsys.readouterr().out.splitlines() == [f"2026-01-01T{hour}:00:00+00:00" for hour in range(11, 16)]

@@ -308,6 +308,35 @@ def test_rrule_follows_the_dst_rule():
     ]
 
 
+def test_rrule_is_a_wildcard_job_unless_it_names_its_minutes_and_hours():
+    ny = "America/New_York"
+    # MINUTELY varies the minute as `*/20 1 * * *` does: both passes of the repeated hour fire.
+    assert fires("FREQ=MINUTELY;INTERVAL=20;BYHOUR=1", "2026-11-01T04:59:00Z", 7, timezone=ny) == [
+        "2026-11-01T01:00:00-04:00",
+        "2026-11-01T01:20:00-04:00",
+        "2026-11-01T01:40:00-04:00",
+        "2026-11-01T01:00:00-05:00",
+        "2026-11-01T01:20:00-05:00",
+        "2026-11-01T01:40:00-05:00",
+        "2026-11-02T01:00:00-05:00",
+    ]
+    # HOURLY varies the hour as `0 * * * *` does: 02:00 does not exist and is not caught up.
+    assert fires("FREQ=HOURLY", "2026-03-08T05:30:00Z", 3, timezone=ny) == [
+        "2026-03-08T01:00:00-05:00",
+        "2026-03-08T03:00:00-04:00",
+        "2026-03-08T04:00:00-04:00",
+    ]
+    assert fires("FREQ=HOURLY;BYMINUTE=30", "2026-03-08T05:45:00Z", 2, timezone=ny) == [
+        "2026-03-08T01:30:00-05:00",
+        "2026-03-08T03:30:00-04:00",
+    ]
+    # HOURLY with BYHOUR keeps DTSTART's minute: it names both, like `0 2 * * *`.
+    assert fires("FREQ=HOURLY;BYHOUR=2", "2026-03-07T12:00:00Z", 2, timezone=ny) == [
+        "2026-03-08T03:00:00-04:00",
+        "2026-03-09T02:00:00-04:00",
+    ]
+
+
 def test_rrule_next_fire_is_fast_decades_after_dtstart():
     schedule = parse_schedule("FREQ=MINUTELY;INTERVAL=7")
     began = time.perf_counter()
@@ -367,3 +396,89 @@ def test_once_outside_the_bounds_never_fires():
 )
 def test_once_validation(expression, message):
     assert refused(expression).message.startswith(message)
+
+
+# -- one minimum interval for every form --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("expression", "message"),
+    [
+        ("R/2026-01-01T00:00:00Z/PT0.001S", "a step of 0.001 s is too short; fires can be at most once a second"),
+        ("R/2026-01-01T00:00:00Z/PT0,999S", "a step of 0.999 s is too short"),
+        ("R5/PT0.5S/2026-01-01T00:00:00Z", "a step of 0.5 s is too short"),
+        ("R/PT0.5S", "a step of 0.5 s is too short"),
+        ("R/2026-01-01T00:00:00Z/P0DT0.001S", "a step of 0.001 s is too short"),
+        ("@every 999ms", "@every 999ms is too short; fires can be at most once a second"),
+        ("@every 0.5s", "@every 0.5s is too short"),
+    ],
+)
+def test_no_schedule_form_fires_more_than_once_a_second(expression, message):
+    assert refused(expression).message.startswith(message)
+
+
+def test_the_minimum_itself_is_allowed_in_every_form():
+    after = "2026-01-01T00:00:00Z"
+    expected = ["2026-01-01T00:00:01+00:00", "2026-01-01T00:00:02+00:00"]
+    for expression in ("* * * * * *", "@every 1s", "R/2026-01-01T00:00:00Z/PT1S", "FREQ=SECONDLY"):
+        assert fires(expression, after, 2) == expected, expression
+    assert fires("R/2026-01-01T00:00:00Z/PT1.5S", after, 2) == ["2026-01-01T00:00:01.500000+00:00",
+                                                                 "2026-01-01T00:00:03+00:00"]
+
+
+def test_a_repetition_under_the_minimum_cannot_be_built_however_it_is_reached():
+    from chalicelib.engine.schedule_dst import ExpressionError
+    from chalicelib.engine.schedule_iso import EPOCH, IsoDuration, Repetition
+
+    with pytest.raises(ExpressionError, match="too short"):
+        Repetition(EPOCH, IsoDuration(elapsed=timedelta(milliseconds=1)))
+    assert Repetition(EPOCH, IsoDuration(days=1, elapsed=timedelta(milliseconds=1))).step.days == 1
+
+
+# -- values out of range are refused, never an OverflowError --------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("expression", "message"),
+    [
+        ("@every 99999999999h", "duration '99999999999h' is too long; the longest is 999999999 days"),
+        ("@every 99999999999999999999w", "duration '99999999999999999999w' is too long"),
+        ("R/2026-01-01T00:00:00Z/PT99999999999H", "duration 'PT99999999999H' is too long"),
+        ("R/PT99999999999H", "duration 'PT99999999999H' is too long"),
+        ("R/2026-01-01T00:00:00Z/P99999999999Y", "duration 'P99999999999Y' is too long"),
+        ("R/2026-01-01T00:00:00Z/P" + "9" * 5000 + "D", "duration 'P999999999"),
+        ("R99999999999999999999/2026-01-01T00:00:00Z/PT1H", "'R99999999999999999999' repeats too many times"),
+        ("R/0001-01-01T00:00:00+14:00/PT1H", "interval start '0001-01-01T00:00:00+14:00' is out of range"),
+        ("0001-01-01T00:00:00+01:00", "instant '0001-01-01T00:00:00+01:00' is out of range"),
+        ("9999-12-31T23:59:59-01:00", "instant '9999-12-31T23:59:59-01:00' is out of range"),
+        ("FREQ=SECONDLY;INTERVAL=99999999999999", "RRULE part INTERVAL=99999999999999: a number is out of range"),
+        ("FREQ=DAILY;COUNT=99999999999999999999", "RRULE part COUNT=99999999999999999999: a number is out of range"),
+        ("FREQ=DAILY;BYHOUR=99999999999", "RRULE part BYHOUR=99999999999: a number is out of range"),
+        ("FREQ=SECONDLY;INTERVAL=0", "RRULE part INTERVAL=0: must be a whole number of at least 1"),
+        ("FREQ=DAILY;INTERVAL=-1", "RRULE part INTERVAL=-1: must be a whole number of at least 1"),
+        ("*/99999999999999999999 * * * *", "minute field: step 999999999... is out of range"),
+        ("1" * 5000 + " * * * *", "minute field: 111111111... is out of range 0-59"),
+    ],
+)
+def test_values_out_of_range_are_refused_naming_the_field(expression, message):
+    assert refused(expression).message.startswith(message)
+
+
+@pytest.mark.parametrize(
+    ("expression", "timezone"),
+    [
+        ("DTSTART:00010101T000000Z\nRRULE:FREQ=DAILY", "Etc/GMT+12"),
+        ("DTSTART:99991231T235959Z\nRRULE:FREQ=DAILY", "Pacific/Kiritimati"),
+        ("FREQ=DAILY;UNTIL=99991231T235959Z", "Pacific/Kiritimati"),
+    ],
+)
+def test_an_rrule_date_out_of_range_in_the_zone_is_refused(expression, timezone):
+    assert "is out of range" in refused(expression, timezone=timezone).message
+
+
+@pytest.mark.parametrize(
+    "expression", ["*/30 * * * *", "FREQ=SECONDLY", "@every 1h", "R/2026-01-01T00:00:00Z/PT1H", "FREQ=YEARLY"]
+)
+def test_asking_at_the_end_of_the_calendar_answers_none(expression):
+    schedule = parse_schedule(expression, timezone="Pacific/Kiritimati")
+    assert next_fire(schedule, at("9999-12-31T23:59:00+00:00")) is None

@@ -272,7 +272,10 @@ def _instant(text: str, path: str, zone: ZoneInfo | None = None) -> datetime:
         if zone is None:
             _fail(path, "must carry a zone ('Z' or an offset)", text)
         value = value.replace(tzinfo=zone)
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        _fail(path, "is out of range: in UTC it falls outside years 1 to 9999", text)
 
 
 # -- the document -----------------------------------------------------------------------------
