@@ -102,6 +102,13 @@ class Conflict(TasklaneError):
     code = "conflict"
 
 
+class PayloadTooLarge(TasklaneError):
+    """The request body is larger than any route takes."""
+
+    status = 413
+    code = "payload_too_large"
+
+
 class UnsupportedMediaType(TasklaneError):
     """The request body has a content type this endpoint does not take."""
 

@@ -8,6 +8,7 @@ comes from the environment; it is never logged or returned.
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from collections.abc import Iterable
@@ -21,6 +22,12 @@ ALGORITHM = "HS256"
 #: Tenant ids lead every partition key, so they must not contain the key separator.
 TENANT_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 DEFAULT_TTL_SECONDS = 12 * 3600
+#: `sub` becomes the owner of what the caller creates: a non-empty printable string this long at most.
+MAX_USER_ID_LENGTH = 256
+#: `actor_kind` and `session`, when present, are printable strings at most this long.
+MAX_ACTOR_KIND_LENGTH = 32
+MAX_SESSION_LENGTH = 128
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -95,8 +102,17 @@ def verify_token(secret: str, token: str) -> Principal:
         )
     except jwt.ExpiredSignatureError as exc:
         raise Unauthenticated("token has expired") from exc
-    except jwt.InvalidTokenError as exc:
-        raise Unauthenticated(f"invalid token: {exc}") from exc
+    except jwt.MissingRequiredClaimError as exc:
+        raise Unauthenticated(f"invalid token: the {exc.claim} claim is required") from None
+    except jwt.InvalidSignatureError:
+        raise Unauthenticated("invalid token: the signature does not verify") from None
+    except jwt.ImmatureSignatureError:
+        raise Unauthenticated("invalid token: not valid yet") from None
+    except jwt.InvalidAlgorithmError:
+        raise Unauthenticated(f"invalid token: only {ALGORITHM} is accepted") from None
+    except jwt.InvalidTokenError:
+        # PyJWT's own wording names its internals (padding, segments, codecs): say it plainly.
+        raise Unauthenticated("invalid token: not a well-formed JWT with numeric time claims") from None
     tenant = claims.get("tenant")
     if not isinstance(tenant, str) or not TENANT_PATTERN.match(tenant):
         raise Unauthenticated("invalid token: bad tenant claim")
@@ -105,13 +121,32 @@ def verify_token(secret: str, token: str) -> Principal:
         roles = [r for r in roles.split(",") if r]
     if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
         raise Unauthenticated("invalid token: bad roles claim")
+    for name in ("exp", "iat", "nbf"):
+        if name in claims and not _is_number(claims[name]):
+            raise Unauthenticated(f"invalid token: {name} must be a number of seconds")
     return Principal(
-        user_id=str(claims["sub"]),
+        user_id=_claim_text(claims["sub"], "sub", MAX_USER_ID_LENGTH),
         tenant=tenant,
         roles=tuple(roles),
-        actor_kind=claims.get("actor_kind"),
-        session=claims.get("session"),
+        actor_kind=_optional_claim_text(claims.get("actor_kind"), "actor_kind", MAX_ACTOR_KIND_LENGTH),
+        session=_optional_claim_text(claims.get("session"), "session", MAX_SESSION_LENGTH),
     )
+
+
+def _is_number(value: object) -> bool:
+    # PyJWT reads time claims with int(), which takes the string "9999999999": RFC 7519 says NumericDate.
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _claim_text(value: object, name: str, max_length: int) -> str:
+    """A claim that must be a non-empty printable string of bounded length, else 401."""
+    if not isinstance(value, str) or not value.strip() or len(value) > max_length or _CONTROL.search(value):
+        raise Unauthenticated(f"invalid token: {name} must be a non-empty string of at most {max_length} characters")
+    return value
+
+
+def _optional_claim_text(value: object, name: str, max_length: int) -> str | None:
+    return None if value is None else _claim_text(value, name, max_length)
 
 
 def bearer_token(authorization: str | None) -> str:

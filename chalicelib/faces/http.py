@@ -1,9 +1,12 @@
 """What every face shares: the request context, authentication, and one error translation point.
 
 A face creates a `Face` with its blueprint and its error renderer, then declares routes with
-`face.route(...)`. The wrapper binds a trace id, resolves the caller from the authorizer's
-context, turns domain errors into the face's own error shape, and turns anything unexpected
-into a 500 in that shape, logged with the trace id. Route functions receive a `Call` first.
+`face.route(...)`. The wrapper binds a trace id (the caller's `X-Trace-Id` only when it is a
+short safe token), refuses bodies over the size limit (413) and of media types no route takes
+(415) before anything reads them, resolves the caller from the authorizer's context, turns
+domain errors into the face's own error shape, and turns anything unexpected into a 500 in that
+shape, logged with the trace id. Route functions receive a `Call` first; `Call.json_body` parses
+strictly (see `chalicelib.faces.body`).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +23,15 @@ from chalice import Blueprint, Response
 from chalice.app import Request
 
 from chalicelib import settings
-from chalicelib.errors import BadRequest, MethodNotAllowed, TasklaneError, Unauthenticated
+from chalicelib.errors import (
+    BadRequest,
+    FieldProblem,
+    MethodNotAllowed,
+    TasklaneError,
+    Unauthenticated,
+    UnsupportedMediaType,
+)
+from chalicelib.faces import body
 from chalicelib.faces.auth import bearer_authorizer
 from chalicelib.identity import Principal, bearer_token, verify_token
 from chalicelib.observability import get_logger, log_event, set_trace_id, trace_id
@@ -27,9 +39,10 @@ from chalicelib.permissions import Role, require_role
 
 _log = get_logger("http")
 
-#: Content types a route accepts; the route itself checks what it really takes and answers
-#: 415 in its face's shape, rather than letting Chalice answer with its default body.
-ANY_CONTENT = [
+#: Media types a body may have on any route; the route itself checks what it really takes. Any
+#: other is a 415 in the face's shape from the wrapper (Chalice is told to let every type through,
+#: `*/*`, so that it never answers with its own `{"Code": "UnsupportedMediaType"}` body).
+KNOWN_CONTENT = [
     "application/json",
     "application/json-patch+json",
     "application/merge-patch+json",
@@ -41,6 +54,10 @@ ANY_CONTENT = [
     "text/event-stream",
     "multipart/form-data",
 ]
+ANY_CONTENT = ["*/*"]
+
+#: A caller's `X-Trace-Id` is used only when it is a short token of these characters.
+TRACE_ID_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 #: Names the `from` that continues a log text response cut at the response byte cap.
 NEXT_FROM_HEADER = "X-Log-Next-From"
@@ -66,16 +83,13 @@ class Call:
         return (self.request.headers or {}).get(name.lower())
 
     def json_body(self, *, required: bool = True) -> Any:
-        """The request body parsed as JSON; `BadRequest` if it is not JSON."""
+        """The request body parsed as strict JSON; `BadRequest` naming the field if it is not."""
         raw = self.request.raw_body
         if not raw:
             if required:
-                raise BadRequest("request body is required", problems=[])
+                raise BadRequest("body: is required", problems=[FieldProblem(location="body", message="is required")])
             return None
-        try:
-            return json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise BadRequest(f"request body is not valid JSON: {exc}") from exc
+        return body.parse_json(raw)
 
 
 def principal_from_request(request: Request) -> Principal:
@@ -85,8 +99,11 @@ def principal_from_request(request: Request) -> Principal:
         raise Unauthenticated(context["auth_error"])
     if context.get("tenant"):
         roles = tuple(r for r in str(context.get("roles", "")).split(",") if r)
+        user_id = context.get("principalId") or context.get("sub")
+        if not isinstance(user_id, str) or not user_id:
+            raise Unauthenticated("invalid token: bad sub claim")
         return Principal(
-            user_id=str(context.get("principalId") or context.get("sub")),
+            user_id=user_id,
             tenant=str(context["tenant"]),
             roles=roles,
             actor_kind=context.get("actor_kind") or None,
@@ -94,6 +111,23 @@ def principal_from_request(request: Request) -> Principal:
         )
     token = bearer_token((request.headers or {}).get("authorization"))
     return verify_token(settings.current().jwt_secret, token)
+
+
+def trace_id_from(request: Request) -> str | None:
+    """The caller's `X-Trace-Id` if it is a short safe token; None (generate one) otherwise."""
+    incoming = (request.headers or {}).get("x-trace-id")
+    return incoming if incoming and TRACE_ID_PATTERN.fullmatch(incoming) else None
+
+
+def check_body(request: Request) -> None:
+    """Refuse an oversized body (413) or one of a media type no route takes (415), unread."""
+    headers = request.headers or {}
+    body.check_size(request.raw_body, headers.get("content-length"))
+    if not request.raw_body:
+        return
+    media = (headers.get("content-type") or "application/json").split(";")[0].strip().lower()
+    if media not in KNOWN_CONTENT:
+        raise UnsupportedMediaType(f"Content-Type {media[:64]!r} is not taken here; send application/json")
 
 
 class Face:
@@ -137,9 +171,9 @@ class Face:
             @functools.wraps(fn)
             def view(**params: Any) -> Any:
                 request = self.blueprint.current_request
-                incoming = (request.headers or {}).get("x-trace-id")
-                set_trace_id(incoming if incoming and len(incoming) <= 64 else None)
+                set_trace_id(trace_id_from(request))
                 try:
+                    check_body(request)
                     principal = None if public else principal_from_request(request)
                     if role is not None:
                         require_role(principal, role)  # type: ignore[arg-type]

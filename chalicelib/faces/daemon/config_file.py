@@ -22,6 +22,7 @@ Parsing validates the whole file before anything is applied; an error names its 
 
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,9 +45,11 @@ class ConfigFile:
 def parse_config(text: str) -> ConfigFile:
     """Validate a whole file; `ValidationError` at the first bad key."""
     try:
-        data = tomllib.loads(text)
+        data = tomllib.loads(text, parse_float=_finite_float)
     except tomllib.TOMLDecodeError as exc:
         raise ValidationError(f"the file is not valid TOML: {exc}", location="file") from None
+    except _NonFinite as exc:
+        raise ValidationError(f"the file has {exc.args[0]}, which is not a finite number", location="file") from None
     for key in data:
         if key not in _TOP_LEVEL:
             raise ValidationError(f"unknown section {key!r}; expected scheduler, defaults, tasks, services",
@@ -75,6 +78,17 @@ def parse_config(text: str) -> ConfigFile:
             definitions[name] = parse_definition(name, {**defaults, **body}, location=location, kind=kind,
                                                  default_timezone=timezone)
     return ConfigFile(definitions=definitions)
+
+
+class _NonFinite(ValueError):
+    """TOML takes `nan` and `inf`; tasklane refuses them as it refuses them in JSON bodies."""
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _NonFinite(text)
+    return value
 
 
 def _table(data: dict[str, Any], key: str) -> dict[str, Any]:

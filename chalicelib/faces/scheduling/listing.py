@@ -7,7 +7,7 @@ back, first) row. That is the default sort, so the usual list costs a page's wor
 and walking all pages reads each task once. Any other sort reads the caller's whole list,
 filters and sorts it in memory and cuts pages by offset.
 
-`page` is a signed cursor (`chalicelib.cursor`), bound to the tenant, the caller, the list, the
+`page` is an encrypted cursor (`chalicelib.cursor`), bound to the tenant, the caller, the list, the
 sort and the filter: it cannot be forged, nor reused on another list or query. Paging by key
 has the usual consequence: a task changed while a client walks the pages moves in the order,
 so it can appear twice or not at all in that walk.

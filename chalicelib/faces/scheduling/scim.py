@@ -23,6 +23,10 @@ Grammar (keywords, operators and field names are case-insensitive; blanks separa
     string     = a JSON string in double quotes (JSON escapes)
     number     = a JSON number
 
+Bounds, so that no filter costs more than its answer: at most `MAX_FILTER_LENGTH` characters,
+parentheses nested at most `MAX_FILTER_DEPTH` deep, numbers finite with at most
+`MAX_NUMBER_DIGITS` digits; beyond them the filter is refused (422 naming ``filter``).
+
 So precedence is ``not`` > ``and`` > ``or``. Value paths (``emails[type eq "work"]``) and
 sub-attributes are not part of the documented fields and are refused.
 
@@ -37,6 +41,7 @@ operator is false.
 from __future__ import annotations
 
 import json
+import math
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
@@ -47,6 +52,13 @@ from typing import Any, NoReturn
 
 from chalicelib.errors import ValidationError
 from chalicelib.timefmt import require_aware
+
+#: Longest filter accepted, in characters.
+MAX_FILTER_LENGTH = 2048
+#: Deepest nesting of parentheses (``not (...)`` included).
+MAX_FILTER_DEPTH = 16
+#: Longest number literal accepted (digits, sign, point and exponent included).
+MAX_NUMBER_DIGITS = 40
 
 
 class FieldType(StrEnum):
@@ -315,7 +327,14 @@ def _tokenize(text: str) -> list[_Token]:
             if match is None:
                 raise _syntax_error(text, pos, "a number", repr(char))
             number = match.group()
-            value = float(number) if any(c in number for c in ".eE") else int(number)
+            value = float(number) if any(c in number for c in ".eE") else None
+            if len(number) > MAX_NUMBER_DIGITS or (value is not None and not math.isfinite(value)):
+                raise ValidationError(
+                    f"invalid filter: the number at character {pos + 1} is too large "
+                    f"(at most {MAX_NUMBER_DIGITS} characters, finite)",
+                    location="filter", value=number[:MAX_NUMBER_DIGITS] + "...",
+                )
+            value = int(number) if value is None else value
             tokens.append(_Token("number", number, pos, value))
             pos = match.end()
         elif word := _WORD.match(text, pos):
@@ -345,6 +364,8 @@ def parse_filter(text: str, fields: Mapping[str, FieldType]) -> Filter:
     """
     if not isinstance(text, str):
         raise ValidationError("filter must be a string", location="filter", value=text)
+    if len(text) > MAX_FILTER_LENGTH:
+        raise ValidationError(f"invalid filter: longer than {MAX_FILTER_LENGTH} characters", location="filter")
     return Filter(text=text, root=_Parser(text, fields).parse())
 
 
@@ -355,6 +376,7 @@ class _Parser:
         self.text = text
         self.tokens = _tokenize(text)
         self.index = 0
+        self.depth = 0
         self.fields = {name.casefold(): (name, kind) for name, kind in fields.items()}
 
     def parse(self) -> Node:
@@ -389,11 +411,19 @@ class _Parser:
         return self.comparison()
 
     def group(self) -> Node:
-        self.index += 1  # the "(" already seen by the caller
+        token = self.peek()  # the "(" already seen by the caller
+        if self.depth >= MAX_FILTER_DEPTH:
+            raise ValidationError(
+                f"invalid filter: parentheses nested more than {MAX_FILTER_DEPTH} deep at character {token.pos + 1}",
+                location="filter",
+            )
+        self.index += 1
+        self.depth += 1
         node = self.or_expr()
         if self.peek().kind != ")":
             self.fail("')'")
         self.index += 1
+        self.depth -= 1
         return node
 
     def comparison(self) -> Node:

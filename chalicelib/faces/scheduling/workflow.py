@@ -55,6 +55,11 @@ class EventSource(StrEnum):
     DATASET_UPDATED = "dataset.updated"
 
 
+#: Longest task name, in characters; names also take no control characters (NUL, CR, LF, ...),
+#: which would break the log lines, headers and client lists they are shown in.
+MAX_TASK_NAME_LENGTH = 256
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
 #: The source each event type comes from (the page pairs them in its enums and examples).
 _SOURCE_OF = {
     EventType.TASK_RUN_FINISHED: EventSource.TASK,
@@ -293,6 +298,10 @@ def validate_task_document(body: Any) -> TaskDocument:
     if not isinstance(body, dict):
         raise BadRequest("the request body must be a JSON object (a task document)")
     name = _string(body, "name", "", required=True, nonempty=True)
+    if len(name) > MAX_TASK_NAME_LENGTH:
+        _fail("name", f"must be at most {MAX_TASK_NAME_LENGTH} characters")
+    if _CONTROL_CHARACTERS.search(name):
+        _fail("name", "must not contain control characters (NUL, CR, LF, tab, ...)")
     spec_version = _string(body, "specVersion", "", required=True, nonempty=True)
     enabled = _boolean(body, "enabled", "")
     events = _events(body.get("events"))
