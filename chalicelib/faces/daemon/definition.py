@@ -17,6 +17,7 @@ from chalicelib.engine.model import Backoff, CatchUpPolicy, LogOnFull, Overlap, 
 from chalicelib.engine.tasks import parse_trigger
 from chalicelib.errors import ValidationError
 from chalicelib.faces.daemon import params as params_mod
+from chalicelib.faces.daemon.command_line import shell_argv
 from chalicelib.faces.daemon.units import bytes_from, nanos, seconds_from
 from chalicelib.timefmt import to_api
 
@@ -158,10 +159,9 @@ def invocation_defaults(decls: tuple[params_mod.ParamDecl, ...]) -> params_mod.I
 
 def command_config(name: str, *, run: str, shell: str, working_dir: str | None, env: dict[str, str],
                    invocation: params_mod.Invocation) -> dict[str, Any]:
-    """The command executor's config: `<shell> -e -c <run>` with parameter values as real argv
-    entries (appended to the command through "$@") and environment variables."""
-    script = f'{run.rstrip()} "$@"' if invocation.argv else run
-    config: dict[str, Any] = {"args": [shell, "-e", "-c", script, name, *invocation.argv],
+    """The command executor's config: `<shell> -e -c <run> <name> <values...>` (the rule is in
+    `command_line`) and environment variables."""
+    config: dict[str, Any] = {"args": shell_argv(shell, run, name, invocation.argv),
                               "env": {**env, **invocation.env}}
     if working_dir:
         config["working_dir"] = working_dir
