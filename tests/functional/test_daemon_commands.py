@@ -67,3 +67,109 @@ def test_a_multi_line_run_from_the_file_gets_its_values(client, h, tmp_path, mon
     assert run["end_reason"] == "success"
     assert log_of(client, "multi", run) == f"arg=; touch {open_dir}/x\narg=d\nend\n"
     assert not os.listdir(open_dir)
+
+
+def allow_commands(monkeypatch, value: str | None) -> None:
+    from chalicelib import settings
+
+    if value is None:
+        monkeypatch.delenv("TASKLANE_COMMAND_TENANTS", raising=False)
+    else:
+        monkeypatch.setenv("TASKLANE_COMMAND_TENANTS", value)
+    settings.reset()
+
+
+@pytest.fixture
+def restore_settings():
+    from chalicelib import settings
+
+    yield
+    settings.reset()
+
+
+def test_a_tenant_not_allowed_to_run_commands_gets_a_403_saying_why_and_nothing_is_written(
+        client, h, monkeypatch, tmp_path, restore_settings):
+    allow_commands(monkeypatch, "globex, initech")
+    status, body, headers = call(client, "PUT", "/api/tasks/t", {"run": "true"})
+    assert status == 403 and headers["Content-Type"] == "application/problem+json"
+    assert "may not run commands" in body["detail"] and "TASKLANE_COMMAND_TENANTS" in body["detail"]
+    path = tmp_path / "runwisp.toml"
+    path.write_text('[tasks.a]\nrun = "true"\n')
+    monkeypatch.setenv("TASKLANE_DAEMON_CONFIG", str(path))
+    monkeypatch.setenv("TASKLANE_DAEMON_TENANT", "acme")
+    status, body, _ = call(client, "POST", "/api/reload")
+    assert status == 403 and "may not run commands" in body["detail"]
+    assert call(client, "GET", "/api/tasks")[1] == []
+    allow_commands(monkeypatch, None)  # a deployment without the setting allows no tenant
+    assert call(client, "PUT", "/api/tasks/t", {"run": "true"})[0] == 403
+    allow_commands(monkeypatch, "acme")
+    assert call(client, "PUT", "/api/tasks/t", {"run": "true"})[0] == 201
+
+
+def test_the_engine_refuses_a_command_run_of_a_tenant_no_longer_allowed(client, h, monkeypatch, restore_settings):
+    put(client, "t", run="echo ran")
+    allow_commands(monkeypatch, "globex")
+    run = run_now(client, h, "t")
+    assert run["end_reason"] == "start_failed"
+    assert "may not run commands" in log_of(client, "t", run) and "ran" not in log_of(client, "t", run)
+
+
+@pytest.mark.parametrize("params, location", [
+    ({"V": "a\u0000b"}, "body.params.V"),
+    ({"V": "x" * (32 * 1024 + 1)}, "body.params.V"),
+    ({"V": "é" * (16 * 1024 + 1)}, "body.params.V"),
+    ({"V": "x" * 250_000}, "body.params.V"),
+])
+def test_a_nul_or_an_oversized_param_is_a_422_naming_it_and_starts_nothing(client, h, params, location):
+    put(client, "p", run='echo "$V"', params=[{"env": "V"}])
+    status, body, headers = call(client, "POST", "/api/tasks/p/run", {"params": params})
+    assert status == 422 and headers["Content-Type"] == "application/problem+json"
+    assert body["errors"][0]["location"] == location and "value" not in body["errors"][0]
+    assert call(client, "GET", "/api/tasks/p/runs")[1]["total"] == 0
+    assert run_now(client, h, "p", params={"V": "x" * (32 * 1024)})["end_reason"] == "success"
+
+
+@pytest.mark.parametrize("definition, location", [
+    ({"run": "true", "params": [{"env": "A=B"}]}, "body.params[0].env"),
+    ({"run": "true", "params": [{"env": "A\u0000"}]}, "body.params[0].env"),
+    ({"run": "true", "env": {"A=B": "1"}}, "body.env.A=B"),
+    ({"run": "true", "secrets": {"K": "a\u0000b"}}, "body.secrets.K"),
+    ({"run": "tr\u0000ue"}, "body.run"),
+    ({"run": "true", "working_dir": "/tmp\u0000"}, "body.working_dir"),
+])
+def test_an_env_name_with_equals_or_any_nul_is_refused_at_write_time(client, h, definition, location):
+    status, body, _ = call(client, "PUT", "/api/tasks/bad", definition)
+    assert status == 422 and body["errors"][0]["location"] == location
+    assert call(client, "GET", "/api/tasks/bad")[0] == 404
+
+
+def test_a_run_whose_command_fails_to_start_ends_start_failed_at_once_and_frees_its_slot(
+        client, h, monkeypatch):
+    from chalicelib.engine import command_process
+
+    put(client, "fragile", run="echo fine")
+    real_popen = command_process.subprocess.Popen
+    monkeypatch.setattr(command_process.subprocess, "Popen",
+                        lambda *a, **k: (_ for _ in ()).throw(ValueError("embedded null byte")))
+    failed = run_now(client, h, "fragile")
+    assert failed["end_reason"] == "start_failed"
+    assert "embedded null byte" in log_of(client, "fragile", failed)
+    monkeypatch.setattr(command_process.subprocess, "Popen", real_popen)
+    started_at = h.clock()
+    after = run_now(client, h, "fragile")
+    assert after["end_reason"] == "success" and h.clock() == started_at  # no wait for a lease to expire
+
+
+def test_an_executor_that_raises_ends_its_run_start_failed_and_frees_its_slot(client, h, monkeypatch):
+    from chalicelib.engine import executors
+
+    put(client, "broken", run="echo fine")
+
+    class Exploding:
+        def execute(self, config, context):
+            raise RuntimeError("boom")
+
+    monkeypatch.setitem(executors.EXECUTORS, "command", Exploding())
+    assert run_now(client, h, "broken")["end_reason"] == "start_failed"
+    monkeypatch.setitem(executors.EXECUTORS, "command", executors.CommandExecutor())
+    assert run_now(client, h, "broken")["end_reason"] == "success"
