@@ -19,6 +19,7 @@ from chalicelib import settings
 from chalicelib.engine.command_process import LineSink, ProcessOutcome, ProcessRequest, run_process
 from chalicelib.errors import ValidationError
 
+_OUTCOMES = frozenset({"success", "failed", "timeout", "log_overflow", "start_failed"})
 #: Longest the worker waits for the command function (its own timeout is at most 900 s).
 INVOKE_READ_TIMEOUT = 910
 
@@ -84,7 +85,8 @@ class LambdaRunner:
             sink.write(str(line.get("stream", "stdout")), str(line.get("text", "")))
         if response.get("truncated") and log_max_bytes is None:
             sink.write("system", "[the command function's response was capped; later lines were not returned]")
-        return ProcessOutcome(outcome=str(response.get("outcome", "failed")),
+        outcome = str(response.get("outcome"))
+        return ProcessOutcome(outcome=outcome if outcome in _OUTCOMES else "failed",
                               exit_code=int(response.get("exit_code", -1)), detail=str(response.get("detail", "")))
 
     def _invoke(self, event: dict[str, Any], answer: dict[str, Any]) -> None:

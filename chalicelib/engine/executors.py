@@ -21,7 +21,7 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 
-from chalicelib.engine.command_delegate import current_runner
+from chalicelib.engine.command_delegate import CommandRunner, current_runner
 from chalicelib.engine.command_process import ProcessRequest
 from chalicelib.errors import ValidationError
 
@@ -76,7 +76,7 @@ class CommandExecutor:
     """A subprocess with exactly the environment it is given (see `command_process`), run by
     the runner settings choose (`command_delegate`); its lines stream into the run's log."""
 
-    def __init__(self, runner: Callable[[], Any] | None = None) -> None:
+    def __init__(self, runner: Callable[[], CommandRunner] | None = None) -> None:
         self._runner = runner
 
     def execute(self, config: dict[str, Any], context: ExecutionContext) -> ExecutionResult:
