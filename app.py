@@ -32,5 +32,11 @@ def maintenance(event):
     return wiring.maintenance(event)
 
 
+@app.lambda_function(name="command_runner")
+def command_runner(event, context):
+    """Run one tenant command (invoked by the worker); its role reaches nothing of the service's."""
+    return wiring.command_runner(event)
+
+
 # Under `chalice local --stage local` only: the embedded backend and event sources.
 wiring.start_embedded_if_requested(app)

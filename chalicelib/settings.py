@@ -57,6 +57,14 @@ class Settings:
     rate_tier1: int = 1000
     #: Scheduling face rate tier 2 (writes and starts), requests per user per minute; 0: off.
     rate_tier2: int = 100
+    #: Tenants allowed to run commands: a comma list, `*` for every tenant, empty for none.
+    command_tenants: str = ""
+    #: Where commands run: `local` (a subprocess of this process) or `lambda` (the command function).
+    command_runner: str = "local"
+    #: The command function's name (with `command_runner = lambda`).
+    command_function: str = ""
+    #: The user commands run as when the service runs as root (`root` keeps root).
+    command_user: str = "nobody"
 
     @property
     def runs_queue_name(self) -> str:
@@ -101,6 +109,10 @@ def load_settings() -> Settings:
         disable_after_failures=_int("TASKLANE_DISABLE_AFTER_FAILURES", 5),
         rate_tier1=_int("TASKLANE_RATE_TIER1", 1000),
         rate_tier2=_int("TASKLANE_RATE_TIER2", 100),
+        command_tenants=env.get("TASKLANE_COMMAND_TENANTS", ""),
+        command_runner=env.get("TASKLANE_COMMAND_RUNNER", "local") or "local",
+        command_function=env.get("TASKLANE_COMMAND_FUNCTION", ""),
+        command_user=env.get("TASKLANE_COMMAND_USER", "nobody"),
     )
 
 

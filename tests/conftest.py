@@ -21,6 +21,7 @@ os.environ.update(
         "TASKLANE_JWT_SECRET": TEST_SECRET,
         "TASKLANE_STAGE": "test",
         "TASKLANE_HEARTBEAT_SECONDS": "0.5",  # stops are noticed quickly, so tests stay short
+        "TASKLANE_COMMAND_TENANTS": "*",  # as `tasklane local`; tests of the boundary narrow it
     }
 )
 settings.reset()

@@ -27,6 +27,9 @@ def _add_local(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--tenant", default="dev", help="tenant of the printed development token")
     p.add_argument("--daemon-config", metavar="PATH", help="a runwisp.toml file to load for the daemon face")
     p.add_argument("--daemon-tenant", help="tenant that owns the file's tasks (default: --tenant)")
+    p.add_argument("--command-tenants", metavar="LIST",
+                   help="tenants allowed to run commands: a comma list or '*' (default: "
+                        "$TASKLANE_COMMAND_TENANTS, else every tenant)")
     p.set_defaults(run=_run_local)
 
 
@@ -52,6 +55,7 @@ def _run_local(args: argparse.Namespace) -> int:
         concurrency=concurrency,
         endpoint=args.endpoint,
         embedded=not args.no_embedded,
+        command_tenants=args.command_tenants,
     )
     if args.daemon_config:
         os.environ["TASKLANE_DAEMON_CONFIG"] = os.path.abspath(args.daemon_config)

@@ -10,9 +10,6 @@ from __future__ import annotations
 import importlib
 import inspect
 import json
-import os
-import signal
-import subprocess
 import threading
 import time
 import traceback
@@ -24,7 +21,8 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 
-from chalicelib.engine.run_log import MAX_LINE_BYTES
+from chalicelib.engine.command_delegate import CommandRunner, current_runner
+from chalicelib.engine.command_process import ProcessRequest
 from chalicelib.errors import ValidationError
 
 
@@ -60,9 +58,11 @@ class ExecutionContext:
     timeout: timedelta | None = None
     graceful_stop: timedelta = timedelta(seconds=5)
     stop_event: threading.Event = field(default_factory=threading.Event)
-    #: Extra environment variables for the run.
+    #: Extra environment variables for the run (tasklane's run metadata).
     env: dict[str, str] = field(default_factory=dict)
     params: dict[str, Any] = field(default_factory=dict)
+    #: With `log_on_full = kill_task`: the log size past which a command is killed.
+    log_kill_bytes: int | None = None
 
 
 class Executor(Protocol):
@@ -73,98 +73,41 @@ _POLL = 0.05
 
 
 class CommandExecutor:
-    """A subprocess in its own process group; stdout and stderr stream into the log."""
+    """A subprocess with exactly the environment it is given (see `command_process`), run by
+    the runner settings choose (`command_delegate`); its lines stream into the run's log."""
+
+    def __init__(self, runner: Callable[[], CommandRunner] | None = None) -> None:
+        self._runner = runner
 
     def execute(self, config: dict[str, Any], context: ExecutionContext) -> ExecutionResult:
         args = config.get("args")
         if not args or not isinstance(args, list):
             context.log.write("system", "command executor needs a non-empty 'args' list")
             return ExecutionResult(outcome=Outcome.START_FAILED, exit_code=-1, detail="no command")
-        env = {**os.environ, **(config.get("env") or {}), **context.env}
-        try:
-            process = subprocess.Popen(  # noqa: S603 - argv list, never a shell string from input
-                [str(a) for a in args],
-                cwd=config.get("working_dir") or None,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                start_new_session=True,
-            )
-        except OSError as exc:
-            context.log.write("system", f"could not start {args[0]!r}: {exc.strerror or exc}")
-            return ExecutionResult(outcome=Outcome.START_FAILED, exit_code=-1, detail=str(exc))
-        readers = [
-            threading.Thread(target=_pump, args=(process.stdout, "stdout", context.log), daemon=True),
-            threading.Thread(target=_pump, args=(process.stderr, "stderr", context.log), daemon=True),
-        ]
-        for reader in readers:
-            reader.start()
-        outcome = self._supervise(process, context)
-        for reader in readers:
-            reader.join(timeout=5)
-        code = process.returncode if process.returncode is not None else -1
-        if outcome is None and context.log.kill_requested:
-            # A fast process can exit before its readers have pumped the line that overflowed
-            # the log; decide once the whole output has been read.
-            outcome = Outcome.LOG_OVERFLOW
-        if outcome is None:
-            outcome = Outcome.SUCCESS if code == 0 else Outcome.FAILED
-        if outcome is Outcome.TIMEOUT:
-            context.log.write("system", f"timed out after {context.timeout.total_seconds():g}s")
-        return ExecutionResult(outcome=outcome, exit_code=code, detail=f"exit code {code}")
-
-    def _supervise(self, process: subprocess.Popen, context: ExecutionContext) -> Outcome | None:
-        deadline = time.monotonic() + context.timeout.total_seconds() if context.timeout else None
-        while process.poll() is None:
-            if context.log.kill_requested:
-                _kill_group(process, timedelta(0))
-                return Outcome.LOG_OVERFLOW
-            if context.stop_event.is_set():
-                _kill_group(process, context.graceful_stop)
-                return Outcome.STOPPED
-            if deadline is not None and time.monotonic() >= deadline:
-                _kill_group(process, context.graceful_stop)
-                return Outcome.TIMEOUT
-            try:
-                process.wait(timeout=_POLL)
-            except subprocess.TimeoutExpired:
-                continue
-        return Outcome.LOG_OVERFLOW if context.log.kill_requested else None
+        args = [str(a) for a in args]
+        env = {str(k): str(v) for k, v in {**(config.get("env") or {}), **context.env}.items()}
+        problem = command_problem(args, env)
+        if problem:
+            context.log.write("system", f"cannot start: {problem}")
+            return ExecutionResult(outcome=Outcome.START_FAILED, exit_code=-1, detail=problem)
+        request = ProcessRequest(args=args, env=env, working_dir=config.get("working_dir") or None,
+                                 timeout=context.timeout, graceful_stop=context.graceful_stop)
+        runner = (self._runner or current_runner)()
+        result = runner.run(request, context.log, stop_event=context.stop_event,
+                            log_max_bytes=context.log_kill_bytes)
+        return ExecutionResult(outcome=Outcome(result.outcome), exit_code=result.exit_code, detail=result.detail)
 
 
-def _pump(pipe: Any, stream: str, log: LogSink) -> None:
-    """Copy a pipe into the log line by line, never holding more than the line cap of one line:
-    the rest of a longer line is read and counted, not kept (the log marks the cut)."""
-    for raw in iter(lambda: pipe.readline(MAX_LINE_BYTES + 1), b""):
-        ended = raw.endswith(b"\n")
-        head = raw[:-1] if ended else raw
-        size = len(head)
-        if not ended and size > MAX_LINE_BYTES:
-            for rest in iter(lambda: pipe.readline(MAX_LINE_BYTES), b""):
-                if rest.endswith(b"\n"):
-                    size += len(rest) - 1
-                    break
-                size += len(rest)
-        log.write(stream, head.decode("utf-8", errors="replace"), size=size)
-    pipe.close()
-
-
-def _kill_group(process: subprocess.Popen, grace: timedelta) -> None:
-    """SIGTERM the process group, wait `grace`, then SIGKILL it."""
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    try:
-        process.wait(timeout=max(0.0, grace.total_seconds()))
-    except subprocess.TimeoutExpired:
-        pass
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    process.wait()
+def command_problem(args: list[str], env: dict[str, str]) -> str | None:
+    """Why this argv and environment cannot start a process (NUL bytes, `=` in a name), or None."""
+    if any("\0" in a for a in args):
+        return "an argument contains a NUL character"
+    for name, value in env.items():
+        if not name or "=" in name or "\0" in name:
+            return f"environment variable name {name!r} is empty or contains '=' or NUL"
+        if "\0" in value:
+            return f"environment variable {name!r} contains a NUL character"
+    return None
 
 
 class HttpExecutor:

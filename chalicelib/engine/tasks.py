@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from datetime import datetime
 
 from chalicelib import settings
-from chalicelib.engine import schedule
+from chalicelib.engine import command_policy, schedule
 from chalicelib.engine.model import EndReason, RunStatus, Task, TaskSpec, TriggerSpec
 from chalicelib.errors import NotFound
 from chalicelib.observability import get_logger, log_event
@@ -58,7 +58,17 @@ def save_task(
     expected_revision: int | None = None,
     disabled_code: str | None = None,
 ) -> Task:
-    """Create (no `expected_revision`) or replace a task; its trigger restarts from `now`."""
+    """Create (no `expected_revision`) or replace a task; its trigger restarts from `now`.
+    A command task needs its tenant to be allowed to run commands (`Forbidden` says why)."""
+    if spec.executor == "command":
+        command_policy.require_commands_allowed(tenant)
+    return _store_task(tenant=tenant, task_id=task_id, face=face, name=name, spec=spec, enabled=enabled,
+                       document=document, now=now, expected_revision=expected_revision, disabled_code=disabled_code)
+
+
+def _store_task(*, tenant: str, task_id: str, face: str, name: str, spec: TaskSpec, enabled: bool,
+                document: dict | None, now: datetime, expected_revision: int | None,
+                disabled_code: str | None) -> Task:
     if spec.trigger is not None:
         parse_trigger(spec.trigger)
     return task_store.put_task(
@@ -133,8 +143,9 @@ def end_runs_of_deleted_task(tenant: str, task_id: str, *, now: datetime) -> Non
 
 def set_enabled(task: Task, enabled: bool, *, now: datetime, disabled_code: str | None = None) -> Task:
     """Enable or disable a task (its trigger restarts from `now` when enabled); a concurrent
-    change to the task is a `Conflict`."""
-    return save_task(
+    change to the task is a `Conflict`. Not a (re)definition, so it needs no command right:
+    a tenant whose right was withdrawn can still stop its services."""
+    return _store_task(
         tenant=task.tenant,
         task_id=task.task_id,
         face=task.face,

@@ -16,10 +16,10 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from chalicelib.engine import functions, logs
+from chalicelib.engine import command_policy, functions, logs
 from chalicelib.engine import runs as run_engine
 from chalicelib.engine.executors import ExecutionContext, ExecutionResult, Outcome, get_executor
-from chalicelib.engine.model import EndReason, Overlap, Run, RunStatus, Task
+from chalicelib.engine.model import EndReason, LogOnFull, Overlap, Run, RunStatus, Task
 from chalicelib.engine.roles import QueueMessage
 from chalicelib.engine.run_log import RunLogWriter
 from chalicelib.engine.tasks import TASK_DELETED
@@ -44,7 +44,7 @@ _OUTCOME_REASONS = {
     Outcome.TIMEOUT: EndReason.TIMEOUT,
     Outcome.STOPPED: EndReason.STOPPED,
     Outcome.LOG_OVERFLOW: EndReason.LOG_OVERFLOW,
-    Outcome.START_FAILED: EndReason.FAILED,
+    Outcome.START_FAILED: EndReason.START_FAILED,
 }
 
 
@@ -213,8 +213,19 @@ def execute(task: Task, run: Run, *, worker: str, clock: Clock = utcnow) -> Run 
     return finished
 
 
+def run_metadata(task: Task, run: Run) -> dict[str, str]:
+    """The variables tasklane gives every command about its run (they win over the task's)."""
+    return {"TASKLANE_RUN_ID": run.run_id, "TASKLANE_TASK": task.name, "TASKLANE_TASK_ID": task.task_id,
+            "TASKLANE_TENANT": task.tenant, "TASKLANE_TRIGGERED_BY": str(run.triggered_by)}
+
+
 def _run_executor(task: Task, run: Run, writer: RunLogWriter, stop_event: threading.Event) -> ExecutionResult:
     spec = task.spec
+    if spec.executor == "command" and not command_policy.commands_allowed(task.tenant):
+        # Defence in depth: the write was refused too, but the setting may have changed since.
+        reason = command_policy.refusal(task.tenant)
+        writer.write("system", f"cannot start: {reason}")
+        return ExecutionResult(outcome=Outcome.START_FAILED, exit_code=-1, detail=reason)
     try:
         kind, config = _resolve(task, run)
         executor = get_executor(kind)
@@ -226,10 +237,16 @@ def _run_executor(task: Task, run: Run, writer: RunLogWriter, stop_event: thread
         timeout=timedelta(seconds=spec.timeout) if spec.timeout else None,
         graceful_stop=timedelta(seconds=spec.graceful_stop),
         stop_event=stop_event,
-        env={},
+        env=run_metadata(task, run) if kind == "command" else {},
         params=run.params or {},
+        log_kill_bytes=spec.log_max_size if spec.log_on_full is LogOnFull.KILL_TASK else None,
     )
-    return executor.execute(config, context)
+    try:
+        return executor.execute(config, context)
+    except Exception as exc:  # an executor that breaks must not leave its run holding the slot
+        log_event(_log, logging.ERROR, "executor raised", run_id=run.run_id, error=repr(exc))
+        writer.write("system", f"cannot start: the {kind} executor failed: {type(exc).__name__}")
+        return ExecutionResult(outcome=Outcome.START_FAILED, exit_code=-1, detail=f"executor error: {exc}"[:500])
 
 
 Handler = Callable[[dict, QueueMessage], None]

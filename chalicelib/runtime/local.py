@@ -24,6 +24,7 @@ from typing import Any
 import boto3
 
 from chalicelib import settings
+from chalicelib.engine.command_process import make_undumpable
 from chalicelib.runtime import backend_process
 from chalicelib.runtime.event_sources import RunSlots, SqsPoller, Ticker
 from chalicelib.runtime.local_http import create_server, serve_edges_under_chalice_local
@@ -68,6 +69,8 @@ class LocalOptions:
     #: Port of the embedded moto server (0: any free port).
     backend_port: int = 0
     extra_env: dict[str, str] = field(default_factory=dict)
+    #: Tenants allowed to run commands (comma list or `*`); None: $TASKLANE_COMMAND_TENANTS, else `*`.
+    command_tenants: str | None = None
 
 
 class EmbeddedBackend:
@@ -123,6 +126,10 @@ def prepare_environment(options: LocalOptions) -> tuple[str | None, EmbeddedBack
     os.environ.update(options.extra_env)
     # On a laptop a stop should land within a second; deployed, 5 s heartbeats cost less.
     os.environ.setdefault("TASKLANE_HEARTBEAT_SECONDS", "1")
+    # The laptop's user is the operator: every tenant may run commands unless narrowed.
+    if options.command_tenants is not None:
+        os.environ["TASKLANE_COMMAND_TENANTS"] = options.command_tenants
+    os.environ.setdefault("TASKLANE_COMMAND_TENANTS", "*")
     os.environ["AWS_DEFAULT_REGION"] = options.region
     os.environ["AWS_REGION"] = options.region
     os.environ["TASKLANE_STAGE"] = options.stage
@@ -226,6 +233,7 @@ class LocalRuntime:
         self.url = f"http://{host}:{port}"
         self._http_thread = threading.Thread(target=self._http.server.serve_forever, name="http", daemon=True)
         self._http_thread.start()
+        make_undumpable()  # commands of this user cannot read this process's environment
         self._sources = start_event_sources(
             app.handler_map, tick=self.options.tick, workers=self.options.workers, concurrency=self.options.concurrency
         )
@@ -258,4 +266,5 @@ def start_for_chalice_local(app: Any) -> None:
     serve_edges_under_chalice_local()
     endpoint, _ = prepare_environment(options)
     start_event_sources(app.handler_map, tick=options.tick, workers=options.workers, concurrency=options.concurrency)
+    make_undumpable()
     print(f"tasklane: embedded backend at {endpoint}; development token:\n{dev_token()}", flush=True)

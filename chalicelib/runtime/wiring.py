@@ -105,6 +105,15 @@ def maintenance(event: Any) -> dict:
     return summary
 
 
+def command_runner(event: Any) -> dict:
+    """Invoke adapter for the command function: runs one command, binds to nothing of the
+    service's (its role reaches no table, queue or bucket)."""
+    from chalicelib.engine.command_runner import handle_invocation
+
+    set_trace_id(None)
+    return handle_invocation(event)
+
+
 def start_embedded_if_requested(app: Chalice) -> None:
     """Under `chalice local --stage local`, start the embedded backend and event sources."""
     if os.environ.get("TASKLANE_EMBEDDED") != "1":

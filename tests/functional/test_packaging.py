@@ -63,3 +63,24 @@ def test_the_dispatcher_and_maintenance_are_scheduled(packaged):
     resources = _load(packaged)["Resources"]
     assert resources["Dispatcher"]["Properties"]["Events"]
     assert resources["Maintenance"]["Properties"]["Events"]
+
+
+def _statements(resources: dict, role: str) -> list[dict]:
+    return [s for policy in resources[role]["Properties"]["Policies"] for s in policy["PolicyDocument"]["Statement"]]
+
+
+@pytest.mark.slow
+def test_the_command_function_has_its_own_role_that_reaches_nothing_of_the_service(packaged):
+    resources = _load(packaged)["Resources"]
+    command = resources["CommandRunner"]["Properties"]
+    assert command["Role"] == {"Fn::GetAtt": ["CommandRunnerRole", "Arn"]}
+    assert command["FunctionName"] == {"Fn::Sub": "tasklane-${TasklaneStage}-command_runner"}
+    for statement in _statements(resources, "CommandRunnerRole"):
+        assert all(action.startswith("logs:") for action in statement["Action"])
+        assert all("/aws/lambda/tasklane-*-command_runner" in arn for arn in statement["Resource"])
+    worker = resources["RunWorker"]["Properties"]
+    assert worker["Environment"]["Variables"]["TASKLANE_COMMAND_RUNNER"] == "lambda"
+    assert worker["Environment"]["Variables"]["TASKLANE_COMMAND_FUNCTION"] == "tasklane-dev-command_runner"
+    invoke = [s for s in _statements(resources, worker["Role"]["Fn::GetAtt"][0]) if "lambda" in str(s["Action"])]
+    assert invoke == [{"Sid": "InvokeCommandFunction", "Effect": "Allow", "Action": "lambda:InvokeFunction",
+                       "Resource": "arn:*:lambda:*:*:function:tasklane-*-command_runner"}]

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
+from chalicelib.engine import command_policy
 from chalicelib.engine import runs as run_engine
 from chalicelib.engine import tasks as task_engine
 from chalicelib.engine.model import Task, TriggeredBy
@@ -75,7 +76,10 @@ class ReloadResult:
 
 
 def apply_file(tenant: str, config: ConfigFile, *, now: datetime) -> ReloadResult:
-    """Make the tenant's file tasks match a validated file."""
+    """Make the tenant's file tasks match a validated file (all of it or, when the tenant may not
+    run commands, none of it)."""
+    if config.definitions:
+        command_policy.require_commands_allowed(tenant)
     current = {name_of(t.task_id): t for t in daemon_tasks(tenant)}
     added, removed, updated = [], [], []
     for name, definition in sorted(config.definitions.items()):

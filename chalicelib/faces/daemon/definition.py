@@ -17,6 +17,7 @@ from chalicelib.engine.model import Backoff, CatchUpPolicy, LogOnFull, Overlap, 
 from chalicelib.engine.tasks import parse_trigger
 from chalicelib.errors import ValidationError
 from chalicelib.faces.daemon import params as params_mod
+from chalicelib.faces.daemon.command_line import shell_argv
 from chalicelib.faces.daemon.units import bytes_from, nanos, seconds_from
 from chalicelib.timefmt import to_api
 
@@ -88,6 +89,8 @@ def parse_definition(name: str, raw: Any, *, location: str = "body", kind: str |
     run = data.get("run")
     if not isinstance(run, str) or not run.strip():
         raise ValidationError("run (the command to execute) is required", location=at("run"), value=run)
+    if "\0" in run:
+        raise ValidationError("run cannot contain a NUL character", location=at("run"))
     shell = _string(data, "shell", at) or "/bin/sh"
     timezone = _string(data, "timezone", at) or default_timezone
     try:
@@ -158,10 +161,9 @@ def invocation_defaults(decls: tuple[params_mod.ParamDecl, ...]) -> params_mod.I
 
 def command_config(name: str, *, run: str, shell: str, working_dir: str | None, env: dict[str, str],
                    invocation: params_mod.Invocation) -> dict[str, Any]:
-    """The command executor's config: `<shell> -e -c <run>` with parameter values as real argv
-    entries (appended to the command through "$@") and environment variables."""
-    script = f'{run.rstrip()} "$@"' if invocation.argv else run
-    config: dict[str, Any] = {"args": [shell, "-e", "-c", script, name, *invocation.argv],
+    """The command executor's config: `<shell> -e -c <run> <name> <values...>` (the rule is in
+    `command_line`) and environment variables."""
+    config: dict[str, Any] = {"args": shell_argv(shell, run, name, invocation.argv),
                               "env": {**env, **invocation.env}}
     if working_dir:
         config["working_dir"] = working_dir
@@ -234,6 +236,8 @@ def _string(data: dict, key: str, at: Any) -> str | None:
         return None
     if not isinstance(value, str):
         raise ValidationError(f"{key} is a string", location=at(key), value=value)
+    if "\0" in value:
+        raise ValidationError(f"{key} cannot contain a NUL character", location=at(key))
     return value or None
 
 
@@ -244,6 +248,11 @@ def _string_table(data: dict, key: str, at: Any) -> dict[str, str]:
     if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str | int | float)
                                               and not isinstance(v, bool) for k, v in value.items()):
         raise ValidationError(f"{key} is a table of NAME = \"value\"", location=at(key))
+    for name, text in value.items():
+        if problem := params_mod.env_name_problem(name):
+            raise ValidationError(problem, location=f"{at(key)}.{name.replace(chr(0), '?')}")
+        if "\0" in str(text):
+            raise ValidationError("a value cannot contain a NUL character", location=f"{at(key)}.{name}")
     return {k: str(v) for k, v in value.items()}
 
 

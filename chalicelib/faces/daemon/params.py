@@ -18,6 +18,8 @@ from typing import Any
 from chalicelib.errors import FieldProblem, ValidationError
 
 IDENTITIES = ("env", "arg", "option", "flag")
+#: Largest value one parameter may carry, in UTF-8 bytes (an argv entry or environment value).
+MAX_VALUE_BYTES = 32 * 1024
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off", ""}
 
@@ -88,6 +90,10 @@ def _parse_one(entry: Any, *, location: str) -> ParamDecl:
     identity = entry[via]
     if not isinstance(identity, str) or not identity.strip():
         raise ValidationError(f"{via} must be a non-empty string", location=f"{location}.{via}", value=identity)
+    if via == "env" and (problem := env_name_problem(identity)):
+        raise ValidationError(problem, location=f"{location}.{via}", value=identity.replace("\0", "\\0"))
+    if "\0" in identity:
+        raise ValidationError(f"{via} must not contain a NUL character", location=f"{location}.{via}")
     if via in ("option", "flag") and not identity.startswith("-"):
         raise ValidationError(f"{via} must start with '-'", location=f"{location}.{via}", value=identity)
     unknown = set(entry) - set(IDENTITIES) - {"default", "required", "type", "choices", "allow_custom", "description"}
@@ -119,7 +125,8 @@ def _parse_one(entry: Any, *, location: str) -> ParamDecl:
     if decl.default is not None:
         problem = _check(decl, decl.default)
         if problem:
-            raise ValidationError(f"default: {problem}", location=f"{location}.default", value=default)
+            raise ValidationError(f"default: {problem}", location=f"{location}.default",
+                                  value=None if value_problem(decl.default) else default)
     return decl
 
 
@@ -129,7 +136,27 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+def env_name_problem(name: str) -> str | None:
+    """Why `name` cannot be an environment variable name (empty, `=` or NUL in it), or None."""
+    if not name:
+        return "an environment variable name is not empty"
+    if "=" in name or "\0" in name:
+        return "an environment variable name cannot contain '=' or a NUL character"
+    return None
+
+
+def value_problem(value: str) -> str | None:
+    """Why `value` cannot reach a command (a NUL character, or over `MAX_VALUE_BYTES`), or None."""
+    if "\0" in value:
+        return "a value cannot contain a NUL character"
+    if len(value.encode("utf-8", errors="surrogatepass")) > MAX_VALUE_BYTES:
+        return f"a value is at most {MAX_VALUE_BYTES} bytes"
+    return None
+
+
 def _check(decl: ParamDecl, value: str) -> str | None:
+    if problem := value_problem(value):
+        return problem
     if decl.via == "flag":
         return None if value.lower() in _TRUE | _FALSE else "a flag is true or false"
     if decl.type == "number" and value != "":
@@ -184,7 +211,8 @@ def resolve(decls: tuple[ParamDecl, ...], supplied: dict[str, Any] | None, *, lo
             continue
         problem = _check(decl, value)
         if problem:
-            problems.append(FieldProblem(location=where, message=problem, value=value))
+            problems.append(FieldProblem(location=where, message=problem,
+                                         value=None if value_problem(value) else value))
             continue
         values[decl.identity] = value
     if problems:
