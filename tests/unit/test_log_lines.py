@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from datetime import UTC, datetime
 
-from chalicelib.engine.executors import _pump
+from chalicelib.engine.command_process import _pump
 from chalicelib.engine.log_pages import read_log
 from chalicelib.engine.run_log import (
     CHUNK_BYTES,
