@@ -9,7 +9,10 @@ The worker invokes it synchronously with
 and gets back
 
     {"outcome": "success|failed|timeout|log_overflow|start_failed", "exit_code": int,
-     "detail": str, "lines": [{"stream": "stdout|stderr|system", "text": str, "size"?: int}], "truncated": bool}
+     "detail": str, "lines": [{"stream": "stdout|stderr|system", "text": str, "size"?: int}],
+     "truncated": bool}
+
+(`size` only on a line the reader cut at the line cap: its full size, so the log marks the cut once.)
 
 `log_max_bytes` set: past that many bytes of output the command is killed (`log_overflow`).
 Unset: lines past `RESPONSE_MAX_BYTES` (what fits a synchronous Lambda response) are dropped
@@ -57,8 +60,8 @@ class _Collector:
                     continue
                 self._used += cost
                 kept: dict[str, Any] = {"stream": stream, "text": line}
-                if size is not None and len(lines) == 1:
-                    kept["size"] = size
+                if size is not None and len(lines) == 1 and size > len(line.encode("utf-8", errors="replace")):
+                    kept["size"] = size  # the reader cut this line: its full size
                 self.lines.append(kept)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import platform
 import re
 import sys
+import tempfile
 import time
 import zipfile
 from datetime import UTC, datetime, timedelta
@@ -208,9 +209,13 @@ def test_a_write_with_a_bad_token_is_refused_in_the_faces_shape_and_writes_nothi
     assert refused.status == 401, refused.body
     assert refused.headers["Content-Type"].startswith("application/problem+json")
     assert api.request("GET", "/daemon/api/tasks/nightly", token=token()).status == 404
-    accepted = api.request("PUT", "/daemon/api/tasks/nightly", token=token(),
-                           body={"run": "echo hi", "cron": "0 3 * * *"})
-    assert accepted.status in (200, 201), accepted.body
+    # The same write with a good token reaches the face, which applies the deployment's default
+    # trust boundary: no tenant may run commands until the operator names it.
+    untrusted = api.request("PUT", "/daemon/api/tasks/nightly", token=token(),
+                            body={"run": "echo hi", "cron": "0 3 * * *"})
+    assert untrusted.status == 403, untrusted.body
+    assert "TASKLANE_COMMAND_TENANTS" in untrusted.body
+    assert api.request("GET", "/daemon/api/tasks/nightly", token=token()).status == 404
 
 
 def _receive(sqs, queue_url: str, deadline_seconds: float = 15.0) -> list[dict]:
@@ -265,6 +270,17 @@ def test_maintenance_sweeps_and_reports(functions):
     assert isinstance(summary, dict) and summary, summary
 
 
+def test_the_command_function_runs_a_command_with_only_the_environment_it_is_handed(functions):
+    answer = functions("CommandRunner").invoke({
+        "args": ["/bin/sh", "-e", "-c", "env; echo done"], "env": {"OWN": "mine"}, "working_dir": None,
+        "timeout_seconds": 10, "log_max_bytes": None})
+    assert answer["outcome"] == "success" and answer["exit_code"] == 0, answer
+    texts = [line["text"] for line in answer["lines"]]
+    assert "done" in texts and "OWN=mine" in texts
+    leaked = [text for text in texts if text.startswith(("TASKLANE_", "AWS_"))]
+    assert not leaked, leaked
+
+
 #: Modules a deployed function must never import: the emulated backend, the local runtime, tests.
 LOCAL_ONLY = ("moto", "tests", "chalicelib.runtime.local", "chalicelib.runtime.backend_process",
               "chalicelib.runtime.moto_isolation", "chalicelib.runtime.event_sources",
@@ -275,10 +291,12 @@ def test_no_function_reads_a_file_outside_the_package_or_imports_local_or_test_c
         functions, task_root, sandbox, home):
     allowed = [Path(task_root), sandbox.parent.parent, Path(sys.base_prefix), Path("/dev"), Path("/proc"),
                Path("/sys"), Path("/etc"), Path("/usr/share/zoneinfo"), Path(home)]
-    for logical_id in ("APIHandler", "BearerAuthorizer", "Dispatcher", "RunWorker", "Maintenance"):
+    for logical_id in ("APIHandler", "BearerAuthorizer", "Dispatcher", "RunWorker", "Maintenance", "CommandRunner"):
         report = functions(logical_id).report()
+        # The command function makes each command a fresh HOME in Lambda's writable /tmp.
+        scratch = [Path(tempfile.gettempdir())] if logical_id == "CommandRunner" else []
         outside = [path for path in report["opened"]
-                   if not any(Path(path).is_relative_to(root) for root in allowed)]
+                   if not any(Path(path).is_relative_to(root) for root in allowed + scratch)]
         assert not outside, f"{logical_id} opened {outside}"
         assert not [p for p in report["opened"] if Path(p).is_relative_to(ROOT) or p.endswith("template.yaml")]
         local = [name for name in report["modules"] if name.split(".")[0] in ("moto", "tests")

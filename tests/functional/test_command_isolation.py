@@ -31,7 +31,7 @@ from chalicelib.engine.executors import CommandExecutor, ExecutionContext
 class Sink:
     kill_requested = False
     def __init__(self): self.lines = []
-    def write(self, stream, text): self.lines.append(text)
+    def write(self, stream, text, size=None): self.lines.append(text)
 sink = Sink()
 result = CommandExecutor().execute({"args": ["/bin/sh", "-e", "-c", sys.argv[2], "probe"], "env": {"OWN": "mine"}},
                                    ExecutionContext(log=sink, env={"TASKLANE_RUN_ID": "r-1"}))
@@ -45,7 +45,7 @@ class Sink:
     def __init__(self) -> None:
         self.lines: list[str] = []
 
-    def write(self, stream: str, text: str) -> None:
+    def write(self, stream: str, text: str, *, size: int | None = None) -> None:
         self.lines.extend(text.splitlines())
 
 
@@ -82,7 +82,7 @@ def test_a_non_dumpable_service_hides_its_environ_from_a_command_of_the_same_use
               "from chalicelib.engine import command_process as cp\n"
               "if sys.argv[2] == '1': assert cp.make_undumpable()\n"
               "else: cp._undumpable = True  # the control: skip it\n"
-              "class S:\n kill_requested = False\n def write(self, s, t): print(t)\n"
+              "class S:\n kill_requested = False\n def write(self, s, t, size=None): print(t)\n"
               "probe = 'cat /proc/$PPID/environ | tr \"\\\\0\" \"\\\\n\"'\n"
               "cp.run_process(cp.ProcessRequest(args=['/bin/sh', '-c', probe], env={}), S(),"
               " stop_event=threading.Event(), user=None)\n")

@@ -65,7 +65,7 @@ class Sink:
     def __init__(self) -> None:
         self.lines: list[tuple[str, str]] = []
 
-    def write(self, stream: str, text: str) -> None:
+    def write(self, stream: str, text: str, *, size: int | None = None) -> None:
         self.lines.append((stream, text))
 
 

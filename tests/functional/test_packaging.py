@@ -83,4 +83,4 @@ def test_the_command_function_has_its_own_role_that_reaches_nothing_of_the_servi
     assert worker["Environment"]["Variables"]["TASKLANE_COMMAND_FUNCTION"] == "tasklane-dev-command_runner"
     invoke = [s for s in _statements(resources, worker["Role"]["Fn::GetAtt"][0]) if "lambda" in str(s["Action"])]
     assert invoke == [{"Sid": "InvokeCommandFunction", "Effect": "Allow", "Action": "lambda:InvokeFunction",
-                       "Resource": "arn:*:lambda:*:*:function:tasklane-*-command_runner"}]
+                       "Resource": {"Fn::GetAtt": ["CommandRunner", "Arn"]}}]
