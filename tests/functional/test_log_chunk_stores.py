@@ -9,7 +9,8 @@ import pytest
 
 from chalicelib.engine import logs
 from chalicelib.engine.log_pages import read_log
-from chalicelib.engine.run_log import ChunkRef, InMemoryLogChunkStore, LogOnFull, RunLogWriter
+from chalicelib.engine.run_log import ChunkRef, LogOnFull, RunLogWriter
+from chalicelib.store.memory import MemoryLogChunkStore
 
 KEY = "acme/daemon:t/run-1"
 
@@ -17,7 +18,7 @@ KEY = "acme/daemon:t/run-1"
 @pytest.fixture(params=["memory", "s3"])
 def store(request):
     if request.param == "memory":
-        return InMemoryLogChunkStore()
+        return MemoryLogChunkStore()
     request.getfixturevalue("aws")
     return logs.log_store()
 
