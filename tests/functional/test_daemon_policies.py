@@ -1,5 +1,5 @@
 """The daemon face's policies end to end through its API: overlap, catch-up, retries with each
-backoff, timeouts and log caps (chalice.test.Client, moto, an injected clock)."""
+backoff, timeouts and log caps (chalice.test.Client over the in-memory twin, an injected clock)."""
 
 from __future__ import annotations
 
@@ -10,13 +10,19 @@ import pytest
 from chalicelib.engine import backend
 from chalicelib.engine import runs as run_engine
 from chalicelib.timefmt import from_iso, utcnow
-from tests.functional.engine_harness import make_harness
+from tests.functional.engine_harness import make_twin_harness
 from tests.functional.test_daemon_api import call, put
 
 
 @pytest.fixture
-def h(client, aws, monkeypatch):
-    return make_harness(monkeypatch, aws, utcnow())
+def client(twin_client):
+    """The daemon face over the in-memory twin."""
+    return twin_client
+
+
+@pytest.fixture
+def h(client, twin, monkeypatch):
+    return make_twin_harness(monkeypatch, twin, utcnow())
 
 
 def runs(client, name: str, query: str = "") -> list[dict]:

@@ -1,4 +1,5 @@
-"""The engine against moto: dispatch, execution, overlap, retries, chains, crashes, retention."""
+"""The engine's policies over the in-memory twin: dispatch, execution, overlap, retries, chains,
+crashes, retention (the store's side of each is pinned over both stores in tests/contract)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from chalicelib.engine.model import (
     TriggerSpec,
 )
 from chalicelib.errors import Conflict, NotFound
-from tests.functional.engine_harness import make_harness
+from tests.functional.engine_harness import make_twin_harness
 
 T0 = datetime(2026, 1, 5, 12, 0, 0, tzinfo=UTC)
 
@@ -39,8 +40,8 @@ def all_runs(task_id: str, tenant: str = "acme"):
 
 
 @pytest.fixture
-def h(aws, monkeypatch):
-    return make_harness(monkeypatch, aws, T0)
+def h(twin, monkeypatch):
+    return make_twin_harness(monkeypatch, twin, T0)
 
 
 def test_a_due_cron_tick_creates_one_run_that_starts_on_its_second(h):
@@ -214,9 +215,7 @@ def test_a_parent_success_starts_the_child_subscribed_to_success_only(h):
     assert all_runs("on-failure") == []
 
 
-def test_subscriptions_follow_the_childs_spec_and_a_stale_edge_starts_nothing(h):
-    from chalicelib.store.models import RecordItem
-
+def test_subscriptions_follow_the_childs_spec_and_a_stale_edge_starts_nothing(h, twin_state):
     define("parent", sh("true"))
     define("child", sh("true", subscriptions=(Subscription(parent_task_id="parent"),)))
     assert [child for child, _ in backend.current().subscriptions.subscribers("acme", "parent")] == ["child"]
@@ -225,7 +224,7 @@ def test_subscriptions_follow_the_childs_spec_and_a_stale_edge_starts_nothing(h)
                     document=None, now=T0, expected_revision=1)
     assert list(backend.current().subscriptions.subscribers("acme", "parent")) == []
     # an edge left behind (a crash between the task write and the edge write) starts nothing
-    RecordItem("acme", "sub#parent#child", data={"outcomes": None}).save()
+    twin_state.subscriptions[("acme", "parent", "child")] = None
     runs.trigger_run(tasks.get_task("acme", "parent"), triggered_by=TriggeredBy.API, now=h.clock())
     h.deliver()
     assert all_runs("child") == []
@@ -238,8 +237,8 @@ def test_a_worker_that_dies_leaves_a_run_that_ends_crashed_and_is_retried(h):
     define("fragile", sh("true", retry_attempts=1))
     run = runs.trigger_run(tasks.get_task("acme", "fragile"), triggered_by=TriggeredBy.API, now=h.clock())
     h.sent.clear()
-    started = backend.current().runs.start_run("acme", "fragile", run.run_id, worker_id="dead-worker", now=h.clock(),
-                                  lease_until=h.clock() + timedelta(seconds=60))
+    started = backend.current().runs.start_run("acme", "fragile", run.run_id, worker_id="dead-worker",
+                                               now=h.clock(), lease_until=h.clock() + timedelta(seconds=60))
     assert started is not None
     h.clock.advance(61)
     assert maintenance.sweep_expired_leases(h.clock()) == 1

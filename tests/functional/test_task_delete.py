@@ -1,4 +1,4 @@
-"""Deleting a task ends its runs that have not ended, on an injected clock.
+"""Deleting a task ends its runs that have not ended, on an injected clock, over the in-memory twin.
 
 Pending and queued runs end `stopped` with the detail "task deleted" and never execute; a
 running run is told to stop; a run created after the delete by a caller that still held the
@@ -13,14 +13,14 @@ import pytest
 
 from chalicelib.engine import backend, runs, tasks
 from chalicelib.engine.model import EndReason, Overlap, RunStatus, TaskSpec, TriggeredBy, TriggerSpec
-from tests.functional.engine_harness import make_harness
+from tests.functional.engine_harness import make_twin_harness
 
 T0 = datetime(2026, 1, 5, 12, 0, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def h(aws, monkeypatch):
-    return make_harness(monkeypatch, aws, T0)
+def h(twin, monkeypatch):
+    return make_twin_harness(monkeypatch, twin, T0)
 
 
 def define(name: str, **kw) -> None:
