@@ -148,11 +148,6 @@ def request_stop(tenant: str, task_id: str, run_id: str) -> bool:
         actions=[RunItem.stop_requested.set(True)], condition=RunItem.status != RunStatus.ENDED.value))
 
 
-def update_extra(tenant: str, task_id: str, run_id: str, extra: dict[str, Any]) -> None:
-    """Replace the face-specific values of a run."""
-    RunItem(task_key(tenant, task_id), run_id).update(actions=[RunItem.extra.set(extra)])
-
-
 def delete_run(tenant: str, task_id: str, run_id: str) -> None:
     """Delete an ended run (refused while it is in flight)."""
     if not conditional(lambda: RunItem(task_key(tenant, task_id), run_id).delete(
@@ -208,9 +203,6 @@ class DynamoRunStore:
 
     def request_stop(self, tenant: str, task_id: str, run_id: str) -> bool:
         return request_stop(tenant, task_id, run_id)
-
-    def update_extra(self, tenant: str, task_id: str, run_id: str, extra: dict[str, Any]) -> None:
-        update_extra(tenant, task_id, run_id, extra)
 
     def delete_run(self, tenant: str, task_id: str, run_id: str) -> None:
         delete_run(tenant, task_id, run_id)

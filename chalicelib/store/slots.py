@@ -48,10 +48,6 @@ def occupancy(tenant: str, task_id: str) -> Occupancy:
     return Occupancy(active=frozenset(item.active_runs or ()), waiting=tuple(item.waiting or ()))
 
 
-def active_runs(tenant: str, task_id: str) -> set[str]:
-    return set(occupancy(tenant, task_id).active)
-
-
 def enqueue_waiting(tenant: str, task_id: str, run_id: str, queue_max: int) -> bool:
     """Append `run_id` to the task's FIFO wait queue unless it holds `queue_max` already."""
     condition = TaskItem.waiting.does_not_exist() | (size(TaskItem.waiting) < queue_max)

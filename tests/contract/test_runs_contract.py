@@ -85,8 +85,3 @@ def test_only_ended_runs_are_deleted_and_expired_leases_are_found(store):
     with pytest.raises(NotFound):
         store.runs.delete_run("acme", "t1", "r1")
 
-
-def test_extras_are_replaced(store):
-    store.runs.create_run(pending("t1", "r1", extra={"a": 1}))
-    store.runs.update_extra("acme", "t1", "r1", {"b": 2})
-    assert store.runs.get_run("acme", "t1", "r1").extra == {"b": 2}

@@ -121,9 +121,6 @@ class MemoryRunStore:
         return self._update(tenant, task_id, run_id, lambda run: run.status is not RunStatus.ENDED,
                             stop_requested=True) is not None
 
-    def update_extra(self, tenant: str, task_id: str, run_id: str, extra: dict[str, Any]) -> None:
-        self._update(tenant, task_id, run_id, lambda run: True, extra=copied(extra))
-
     def delete_run(self, tenant: str, task_id: str, run_id: str) -> None:
         with self._state.lock:
             row = self._row(tenant, task_id, run_id)
