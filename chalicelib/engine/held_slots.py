@@ -36,7 +36,7 @@ def take_slot(tenant: str, *, cap: int, seconds: float, now: datetime) -> HeldSl
     holder = uuid.uuid4().hex
     epoch = int(now.timestamp())
     answer = backend.current().held_slots.take_slot(tenant, cap=cap, holder=holder, now=epoch,
-                                  until=epoch + math.ceil(max(0.0, seconds)) + LEASE_MARGIN)
+                                                    until=epoch + math.ceil(max(0.0, seconds)) + LEASE_MARGIN)
     if answer.slot is None:
         return HeldSlot(tenant=tenant, slot=None, holder=holder, retry_after=max(1, (answer.free_at or 0) - epoch))
     return HeldSlot(tenant=tenant, slot=answer.slot, holder=holder)
