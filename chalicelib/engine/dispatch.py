@@ -16,17 +16,13 @@ import logging
 import math
 from datetime import datetime, timedelta
 
+from chalicelib.engine import backend, run_ids, schedule, services
 from chalicelib.engine import runs as run_engine
-from chalicelib.engine import schedule, services
 from chalicelib.engine.model import EndReason, Run, RunStatus, Task, TriggeredBy
 from chalicelib.engine.tasks import parse_trigger
 from chalicelib.errors import NotFound, TasklaneError, ValidationError
 from chalicelib.observability import get_logger, log_event
 from chalicelib.settings import Settings
-from chalicelib.store import queue
-from chalicelib.store import runs as run_store
-from chalicelib.store import tasks as task_store
-from chalicelib.store.codec import run_to_item
 
 _log = get_logger("dispatch")
 
@@ -41,7 +37,7 @@ def dispatch_due(now: datetime, settings: Settings) -> dict:
     horizon = now + timedelta(seconds=settings.lookahead_seconds)
     totals = {"due": 0, "fired": 0, "missed": 0, "dst_skipped": 0}
     for shard in range(settings.due_shards):
-        for tenant, task_id in task_store.due_keys(str(shard), horizon):
+        for tenant, task_id in backend.current().triggers.due_keys(str(shard), horizon):
             totals["due"] += 1
             try:
                 counts = dispatch_task(tenant, task_id, now=now, horizon=horizon)
@@ -58,14 +54,15 @@ def dispatch_task(tenant: str, task_id: str, *, now: datetime, horizon: datetime
     counts = {"fired": 0, "missed": 0, "dst_skipped": 0}
     for _ in range(MAX_TICKS_PER_TASK):
         try:
-            task = task_store.get_task(tenant, task_id)
+            task = backend.current().tasks.get_task(tenant, task_id)
         except NotFound:
             break
         due = task.next_fire_at
         if due is None or due > horizon:
             break
         if not task.enabled:
-            task_store.advance_trigger(tenant, task_id, expected=due, next_fire_at=None, last_fire_at=due)
+            backend.current().triggers.advance_trigger(tenant, task_id, expected=due, next_fire_at=None,
+                                                       last_fire_at=due)
             break
         if task.spec.kind == "service":
             services.reconcile(task, expected=due, now=now)
@@ -87,7 +84,8 @@ def dispatch_task(tenant: str, task_id: str, *, now: datetime, horizon: datetime
 def _stop_unusable_trigger(task: Task, due: datetime, *, reason: str) -> None:
     """A trigger stored before today's rules (one firing faster than once a second, say) is
     never fired again: its next fire is cleared, so it is not due on every tick from now on."""
-    if task_store.advance_trigger(task.tenant, task.task_id, expected=due, next_fire_at=None, last_fire_at=due):
+    if backend.current().triggers.advance_trigger(task.tenant, task.task_id, expected=due, next_fire_at=None,
+                                                  last_fire_at=due):
         log_event(_log, logging.WARNING, "trigger stopped: it is not valid any more", task_id=task.task_id,
                   error=reason)
 
@@ -96,7 +94,7 @@ def _fire(task: Task, sched: schedule.Schedule, due: datetime, *, now: datetime)
     """Claim the tick at `due` and create its run; returns what happened, None if we lost."""
     fire = schedule.next_fire(sched, due - timedelta(microseconds=1))
     following = schedule.next_fire(sched, due)
-    run_id = run_store.scheduled_run_id(task.task_id, due)
+    run_id = run_ids.scheduled_run_id(task.task_id, due)
     skipped = fire is not None and fire.at == due and fire.dst_skipped
     run = Run(
         tenant=task.tenant,
@@ -112,9 +110,9 @@ def _fire(task: Task, sched: schedule.Schedule, due: datetime, *, now: datetime)
         ended_at=now if skipped else None,
         detail="repeated wall-clock time in a DST fall-back hour" if skipped else None,
     )
-    claimed = task_store.claim_tick_with_run(
+    claimed = backend.current().triggers.claim_tick_with_run(
         task.tenant, task.task_id, expected=due, next_fire_at=following.at if following else None,
-        run_item=run_to_item(run),
+        run=run,
     )
     if not claimed:
         return None
@@ -123,7 +121,8 @@ def _fire(task: Task, sched: schedule.Schedule, due: datetime, *, now: datetime)
         return "dst_skipped"
     # SQS delays in whole seconds: round down, so the message arrives up to a second early and
     # the worker waits out the rest (rounding up would start runs up to a second late).
-    queue.send_run(task.tenant, task.task_id, run_id, delay_seconds=math.floor((due - now).total_seconds()))
+    backend.current().queue.send_run(task.tenant, task.task_id, run_id,
+                                     delay_seconds=math.floor((due - now).total_seconds()))
     return "fired"
 
 
@@ -137,7 +136,7 @@ def _catch_up(task: Task, sched: schedule.Schedule, due: datetime, *, now: datet
         cap=task.spec.max_catch_up_runs,
     )
     following = schedule.next_fire(sched, now)
-    if not task_store.advance_trigger(
+    if not backend.current().triggers.advance_trigger(
         task.tenant, task.task_id, expected=due, next_fire_at=following.at if following else None, last_fire_at=now
     ):
         return 0
@@ -147,7 +146,7 @@ def _catch_up(task: Task, sched: schedule.Schedule, due: datetime, *, now: datet
         reason=EndReason.MISSED,
         now=now,
         triggered_by=TriggeredBy.CRON,
-        run_id=run_store.scheduled_run_id(task.task_id, due, kind="missed"),
+        run_id=run_ids.scheduled_run_id(task.task_id, due, kind="missed"),
         nominal_at=due,
         detail=f"{len(plan.missed)} scheduled time(s) from {first.isoformat()} to {last.isoformat()} were missed;"
         f" catch_up={task.spec.catch_up.value} runs {len(plan.to_run)}",
@@ -155,6 +154,6 @@ def _catch_up(task: Task, sched: schedule.Schedule, due: datetime, *, now: datet
     for nominal in plan.to_run:
         run_engine.trigger_run(
             task, triggered_by=TriggeredBy.CRON, now=now, source="catch_up", nominal_at=nominal,
-            run_id=run_store.scheduled_run_id(task.task_id, nominal),
+            run_id=run_ids.scheduled_run_id(task.task_id, nominal),
         )
     return 1

@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from chalicelib.store import held_slots as slot_store
+from chalicelib.engine import backend
 
 #: Seconds a lease outlives the hold it covers (the request's own work before and after).
 LEASE_MARGIN = 5
@@ -35,8 +35,8 @@ def take_slot(tenant: str, *, cap: int, seconds: float, now: datetime) -> HeldSl
     """Ask for one of `tenant`'s `cap` slots for a request held up to `seconds`."""
     holder = uuid.uuid4().hex
     epoch = int(now.timestamp())
-    answer = slot_store.take_slot(tenant, cap=cap, holder=holder, now=epoch,
-                                  until=epoch + math.ceil(max(0.0, seconds)) + LEASE_MARGIN)
+    answer = backend.current().held_slots.take_slot(tenant, cap=cap, holder=holder, now=epoch,
+                                                    until=epoch + math.ceil(max(0.0, seconds)) + LEASE_MARGIN)
     if answer.slot is None:
         return HeldSlot(tenant=tenant, slot=None, holder=holder, retry_after=max(1, (answer.free_at or 0) - epoch))
     return HeldSlot(tenant=tenant, slot=answer.slot, holder=holder)
@@ -45,4 +45,4 @@ def take_slot(tenant: str, *, cap: int, seconds: float, now: datetime) -> HeldSl
 def give_slot(held: HeldSlot) -> None:
     """Give a taken slot back (nothing for a refused one)."""
     if held.slot is not None:
-        slot_store.give_slot(held.tenant, held.slot, holder=held.holder)
+        backend.current().held_slots.give_slot(held.tenant, held.slot, holder=held.holder)

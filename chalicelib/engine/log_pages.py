@@ -13,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from chalicelib.engine.run_log import ChunkRef, LogChunkStore, LogHead, LogLine
+from chalicelib.engine.log_values import ChunkRef, LogHead, LogLine
+from chalicelib.engine.ports import LogChunkStore
 
 #: The most one log response carries, in bytes as the face renders the lines.
 MAX_RESPONSE_BYTES = 1024 * 1024

@@ -1,38 +1,25 @@
-"""Where run logs live: one chunked log per run in the log bucket."""
+"""Where run logs live: one chunked log per run in the backend's log chunk store."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
-from typing import Any
-
-import boto3
 
 from chalicelib import settings
+from chalicelib.engine import backend
 from chalicelib.engine.log_pages import MAX_RESPONSE_BYTES, LogPage, line_bytes, read_log, read_text
+from chalicelib.engine.log_values import LogLine
 from chalicelib.engine.model import Run
-from chalicelib.engine.run_log import LogChunkStore, LogLine
-from chalicelib.store.log_chunks import S3LogChunkStore
-
-_lock = threading.Lock()
-_cached: tuple[Any, LogChunkStore] | None = None
+from chalicelib.engine.ports import LogChunkStore
 
 
 def log_store() -> LogChunkStore:
-    """The log chunk store for the current settings (created once, reused by warm Lambdas)."""
-    global _cached
-    current = settings.current()
-    with _lock:
-        if _cached is None or _cached[0] is not current:
-            client = boto3.session.Session().client("s3", region_name=current.region,
-                                                    endpoint_url=current.endpoint_url)
-            _cached = (current, S3LogChunkStore(client, current.log_bucket))
-        return _cached[1]
+    """The log chunk store of the current backend (S3 when deployed)."""
+    return backend.current().logs
 
 
 def log_key(run: Run) -> str:
-    """The object prefix of a run's log; starts with the tenant like every key."""
-    return f"{run.tenant}/{run.task_id}/{run.run_id}"
+    """The key of a run's log, as its store lays keys out."""
+    return log_store().log_key(run.tenant, run.task_id, run.run_id)
 
 
 def size_cap(task_cap: int | None) -> int | None:

@@ -13,11 +13,10 @@ import json
 import logging
 from datetime import datetime
 
+from chalicelib.engine import backend
 from chalicelib.engine import runs as run_engine
 from chalicelib.engine.model import EXIT_CRASHED, EndReason, RunStatus
 from chalicelib.observability import get_logger, log_event
-from chalicelib.store import queue
-from chalicelib.store import runs as run_store
 
 _log = get_logger("maintenance")
 
@@ -25,8 +24,8 @@ _log = get_logger("maintenance")
 def sweep_expired_leases(now: datetime) -> int:
     """End every running run whose lease has expired as `crashed`; returns how many."""
     crashed = 0
-    for tenant, task_id, run_id in list(run_store.expired_leases(now)):
-        ended = run_store.finish_run(
+    for tenant, task_id, run_id in list(backend.current().runs.expired_leases(now)):
+        ended = backend.current().runs.finish_run(
             tenant, task_id, run_id, reason=EndReason.CRASHED, exit_code=EXIT_CRASHED, now=now,
             expected_status=RunStatus.RUNNING, detail="the worker stopped renewing its lease",
         )
@@ -41,17 +40,18 @@ def drain_dead_letters(now: datetime, *, batches: int = 10) -> int:
     """Mark the runs of dead-lettered messages `crashed`; returns how many messages were handled."""
     handled = 0
     for _ in range(batches):
-        messages = queue.dead_letters()
-        if not messages:
+        queue = backend.current().queue
+        letters = queue.dead_letters()
+        if not letters:
             break
-        for message in messages:
+        for letter in letters:
             try:
-                ref = queue.parse_run_message(json.loads(message["Body"]))
+                ref = queue.parse_run_message(json.loads(letter.body))
             except ValueError:
                 ref = None
             if ref is not None:
                 _crash_pending(*ref, now=now)
-            queue.delete_dead_letter(message["ReceiptHandle"])
+            queue.delete_dead_letter(letter.receipt)
             handled += 1
     return handled
 
@@ -60,7 +60,7 @@ def _crash_pending(tenant: str, task_id: str, run_id: str, *, now: datetime) -> 
     run = run_engine.pending_run(tenant, task_id, run_id)
     if run is None:
         return
-    ended = run_store.finish_run(
+    ended = backend.current().runs.finish_run(
         tenant, task_id, run_id, reason=EndReason.CRASHED, exit_code=EXIT_CRASHED, now=now,
         expected_status=RunStatus.PENDING,
         detail="its queue message failed repeatedly and reached the dead-letter queue",

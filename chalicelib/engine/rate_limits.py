@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from chalicelib.store import rate_limits as rate_store
+from chalicelib.engine import backend
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -30,5 +30,6 @@ def count_request(
     retry_after = max(1, window_start + window_seconds - epoch)
     if limit <= 0:
         return RateDecision(allowed=True, count=0, retry_after=retry_after)
-    count = rate_store.count_hit(tenant, user, tier, window_start, expires_at=window_start + 2 * window_seconds)
+    count = backend.current().rate_limits.count_hit(tenant, user, tier, window_start,
+                                                    expires_at=window_start + 2 * window_seconds)
     return RateDecision(allowed=count <= limit, count=count, retry_after=retry_after)

@@ -16,8 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
+from chalicelib.engine import backend
 from chalicelib.observability import get_logger, log_event
-from chalicelib.store.heartbeats import record_heartbeat
 
 _log = get_logger("roles")
 
@@ -48,7 +48,7 @@ MessageHandler = Callable[[dict, QueueMessage], None]
 def run_dispatcher(now: datetime, tick: Callable[[datetime], dict]) -> dict:
     """One dispatcher tick: `tick(now)` does the dispatching; returns its summary."""
     summary = tick(now)
-    record_heartbeat("dispatcher", now=now, **summary)
+    backend.current().heartbeats.record_heartbeat("dispatcher", now=now, **summary)
     return summary
 
 
@@ -80,5 +80,6 @@ def run_worker_batch(messages: Iterable[QueueMessage], handle: MessageHandler, *
         with ThreadPoolExecutor(max_workers=max(1, len(batch)), thread_name_prefix="run") as pool:
             results = list(pool.map(lambda m: _handle_one(m, handle), batch))
     failed = [m.message_id for m, ok in zip(batch, results, strict=True) if not ok]
-    record_heartbeat("worker", now=now, handled=len(batch) - len(failed), failed=len(failed))
+    backend.current().heartbeats.record_heartbeat("worker", now=now, handled=len(batch) - len(failed),
+                                                  failed=len(failed))
     return BatchOutcome(failed_ids=failed)

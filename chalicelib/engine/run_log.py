@@ -12,15 +12,15 @@ the size cap counts UTF-8 bytes plus one per line and `log_on_full` decides what
 
 from __future__ import annotations
 
-import bisect
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
 
+from chalicelib.engine.log_values import ChunkRef, LogHead, LogLine
 from chalicelib.engine.model import LogOnFull as _LogOnFull
+from chalicelib.engine.ports import LogChunkStore
 
 LogOnFull = _LogOnFull
 
@@ -28,23 +28,6 @@ LogOnFull = _LogOnFull
 MAX_LINE_BYTES = 64 * 1024
 #: A chunk is stored once its lines reach this many bytes (or `chunk_lines` lines).
 CHUNK_BYTES = 256 * 1024
-
-
-@dataclass(frozen=True, kw_only=True)
-class LogLine:
-    """One line of a run's output."""
-
-    #: 1-based, increasing over the run's life.
-    n: int
-    #: When it was captured (aware, UTC).
-    ts: datetime
-    #: `stdout`, `stderr` or `system` (lines tasklane itself writes).
-    stream: str
-    text: str
-
-    @property
-    def size(self) -> int:
-        return len(self.text.encode("utf-8")) + 1
 
 
 class Stream(StrEnum):
@@ -62,102 +45,6 @@ def cap_line(text: str, size: int | None = None) -> str:
         return text
     kept = encoded[:MAX_LINE_BYTES].decode("utf-8", errors="ignore")
     return f"{kept} [line cut: {full} bytes, first {MAX_LINE_BYTES} kept]"
-
-
-@dataclass(frozen=True, kw_only=True)
-class ChunkRef:
-    """Where one stored chunk sits in the log: the line numbers it holds."""
-
-    #: Its first line's number.
-    first: int
-    #: Its last line's number.
-    last: int
-
-    @property
-    def count(self) -> int:
-        return self.last - self.first + 1
-
-
-@dataclass(frozen=True, kw_only=True)
-class LogHead:
-    """What a log holds as a whole; rewritten each time a chunk is stored."""
-
-    #: The first line number still stored.
-    first_available: int
-    #: The number of the last line stored (0: none yet).
-    total_lines: int
-    #: Lines were dropped or not captured (a size cap).
-    truncated: bool
-    #: UTF-8 bytes stored (plus one per line).
-    bytes_stored: int
-    #: The oldest and the newest stored chunk, so reads of the start or the tail need no listing.
-    first_chunk: ChunkRef | None = None
-    last_chunk: ChunkRef | None = None
-
-
-class LogChunkStore(Protocol):
-    """Where chunks of log lines live (S3 when deployed, memory in unit tests)."""
-
-    def put_chunk(self, log_key: str, chunk: ChunkRef, lines: list[LogLine]) -> None: ...
-
-    def get_chunk(self, log_key: str, chunk: ChunkRef, from_line: int = 0) -> list[LogLine]:
-        """The chunk's lines (those from `from_line` at least; a store may return more); empty
-        when it is gone (dropped meanwhile)."""
-        ...
-
-    def chunks_from(self, log_key: str, line: int) -> Iterator[ChunkRef]:
-        """The stored chunks whose last line is `line` or later, oldest first, fetched lazily."""
-        ...
-
-    def delete_chunk(self, log_key: str, chunk: ChunkRef) -> None: ...
-
-    def put_head(self, log_key: str, head: LogHead) -> None: ...
-
-    def get_head(self, log_key: str) -> LogHead | None: ...
-
-    def delete_log(self, log_key: str) -> None: ...
-
-
-class InMemoryLogChunkStore:
-    """A thread-safe chunk store in memory."""
-
-    def __init__(self) -> None:
-        self._chunks: dict[str, dict[int, tuple[ChunkRef, list[LogLine]]]] = {}
-        self._heads: dict[str, LogHead] = {}
-        self._lock = threading.Lock()
-
-    def put_chunk(self, log_key: str, chunk: ChunkRef, lines: list[LogLine]) -> None:
-        with self._lock:
-            self._chunks.setdefault(log_key, {})[chunk.last] = (chunk, list(lines))
-
-    def get_chunk(self, log_key: str, chunk: ChunkRef, from_line: int = 0) -> list[LogLine]:
-        with self._lock:
-            stored = self._chunks.get(log_key, {}).get(chunk.last)
-            return [line for line in stored[1] if line.n >= from_line] if stored else []
-
-    def chunks_from(self, log_key: str, line: int) -> Iterator[ChunkRef]:
-        with self._lock:
-            by_last = self._chunks.get(log_key, {})
-            lasts = sorted(by_last)
-            refs = [by_last[last][0] for last in lasts[bisect.bisect_left(lasts, line):]]
-        return iter(refs)
-
-    def delete_chunk(self, log_key: str, chunk: ChunkRef) -> None:
-        with self._lock:
-            self._chunks.get(log_key, {}).pop(chunk.last, None)
-
-    def put_head(self, log_key: str, head: LogHead) -> None:
-        with self._lock:
-            self._heads[log_key] = head
-
-    def get_head(self, log_key: str) -> LogHead | None:
-        with self._lock:
-            return self._heads.get(log_key)
-
-    def delete_log(self, log_key: str) -> None:
-        with self._lock:
-            self._chunks.pop(log_key, None)
-            self._heads.pop(log_key, None)
 
 
 @dataclass(frozen=True, kw_only=True)

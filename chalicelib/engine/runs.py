@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from chalicelib.engine import logs
+from chalicelib.engine import backend, logs, run_ids
 from chalicelib.engine.model import (
     EXIT_NEVER_EXECUTED,
     FAILURES,
@@ -31,10 +31,6 @@ from chalicelib.engine.model import (
 )
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.observability import get_logger, log_event
-from chalicelib.store import events as event_store
-from chalicelib.store import queue
-from chalicelib.store import runs as run_store
-from chalicelib.store import tasks as task_store
 
 _log = get_logger("runs")
 
@@ -78,7 +74,7 @@ def trigger_run(
     run = Run(
         tenant=task.tenant,
         task_id=task.task_id,
-        run_id=run_id or run_store.fresh_run_id(now),
+        run_id=run_id or run_ids.fresh_run_id(now),
         status=RunStatus.PENDING,
         triggered_by=triggered_by,
         created_at=now,
@@ -90,10 +86,10 @@ def trigger_run(
         instance_index=instance_index,
         extra=extra or {},
     )
-    if run_store.create_run(run):
-        queue.send_run(run.tenant, run.task_id, run.run_id, delay_seconds=delay_seconds)
+    if backend.current().runs.create_run(run):
+        backend.current().queue.send_run(run.tenant, run.task_id, run.run_id, delay_seconds=delay_seconds)
         return run
-    return run_store.get_run(run.tenant, run.task_id, run.run_id)
+    return backend.current().runs.get_run(run.tenant, run.task_id, run.run_id)
 
 
 def record_never_executed(
@@ -123,16 +119,16 @@ def record_never_executed(
         detail=detail,
         instance_index=instance_index,
     )
-    if run_store.create_run(run):
-        event_store.append_event(task.tenant, task.task_id, "run.finished", _event_data(run), now=now)
+    if backend.current().runs.create_run(run):
+        backend.current().events.append_event(task.tenant, task.task_id, "run.finished", _event_data(run), now=now)
         return run
-    return run_store.get_run(task.tenant, task.task_id, run_id)
+    return backend.current().runs.get_run(task.tenant, task.task_id, run_id)
 
 
 def pending_run(tenant: str, task_id: str, run_id: str) -> Run | None:
     """The run if it exists and is still pending; None otherwise (started, ended or deleted)."""
     try:
-        run = run_store.get_run(tenant, task_id, run_id)
+        run = backend.current().runs.get_run(tenant, task_id, run_id)
     except NotFound:
         return None
     return run if run.status is RunStatus.PENDING else None
@@ -140,7 +136,7 @@ def pending_run(tenant: str, task_id: str, run_id: str) -> Run | None:
 
 def end_without_executing(run: Run, *, reason: EndReason, now: datetime, detail: str | None = None) -> Run | None:
     """End a pending run that will never execute (skipped, queue_full, stopped while waiting)."""
-    ended = run_store.finish_run(
+    ended = backend.current().runs.finish_run(
         run.tenant, run.task_id, run.run_id, reason=reason, exit_code=EXIT_NEVER_EXECUTED, now=now,
         expected_status=RunStatus.PENDING, detail=detail,
     )
@@ -151,34 +147,34 @@ def end_without_executing(run: Run, *, reason: EndReason, now: datetime, detail:
 
 def cancel_pending(run: Run, *, now: datetime, detail: str = "canceled") -> Run | None:
     """Stop a run that has not started yet."""
-    task_store.remove_waiting(run.tenant, run.task_id, run.run_id)
+    backend.current().slots.remove_waiting(run.tenant, run.task_id, run.run_id)
     return end_without_executing(run, reason=EndReason.STOPPED, now=now, detail=detail)
 
 
 def stop_run(tenant: str, task_id: str, run_id: str, *, now: datetime) -> Run:
     """Stop a run: a pending one ends `stopped` now; a running one is told to stop (its worker
     ends it after the graceful-stop window). An ended run is a `Conflict`."""
-    run = run_store.get_run(tenant, task_id, run_id)
+    run = backend.current().runs.get_run(tenant, task_id, run_id)
     if run.status is RunStatus.ENDED:
         raise Conflict(f"run {run_id} has already ended")
     if run.status is RunStatus.PENDING:
         ended = cancel_pending(run, now=now, detail="stopped by request")
         if ended is not None:
             return ended
-    run_store.request_stop(tenant, task_id, run_id)
-    return run_store.get_run(tenant, task_id, run_id)
+    backend.current().runs.request_stop(tenant, task_id, run_id)
+    return backend.current().runs.get_run(tenant, task_id, run_id)
 
 
 def after_finish(run: Run, *, now: datetime) -> None:
     """Everything a finished run sets off (see the module docstring)."""
     # Only a slot holder starts the next waiting run; the release returns the task, fresh.
-    task = task_store.release_slot(run.tenant, run.task_id, run.run_id)
+    task = backend.current().slots.release_slot(run.tenant, run.task_id, run.run_id)
     if task is not None and task.waiting:
         _start_next_waiting(run, now=now)
-    event_store.append_event(run.tenant, run.task_id, "run.finished", _event_data(run), now=now)
+    backend.current().events.append_event(run.tenant, run.task_id, "run.finished", _event_data(run), now=now)
     if task is None:
         try:
-            task = task_store.get_task(run.tenant, run.task_id)
+            task = backend.current().tasks.get_task(run.tenant, run.task_id)
         except NotFound:
             return
     outcome = outcome_of(run.end_reason)
@@ -202,18 +198,18 @@ def _event_data(run: Run) -> dict[str, Any]:
 
 
 def _start_next_waiting(run: Run, *, now: datetime) -> None:
-    next_id = task_store.pop_waiting(run.tenant, run.task_id)
+    next_id = backend.current().slots.pop_waiting(run.tenant, run.task_id)
     if next_id is not None:
-        queue.send_run(run.tenant, run.task_id, next_id)
+        backend.current().queue.send_run(run.tenant, run.task_id, next_id)
 
 
 def _count_outcome(task: Task, *, failed: bool, now: datetime) -> None:
     if not failed and task.consecutive_failures == 0:
         return  # nothing to reset (`task` is as fresh as the slot release): spare the write
-    count = task_store.record_outcome(task.tenant, task.task_id, failed=failed)
+    count = backend.current().failures.record_outcome(task.tenant, task.task_id, failed=failed)
     limit = task.spec.disable_after_failures
     if failed and limit and count >= limit and task.enabled:
-        task_store.disable(task.tenant, task.task_id, code="CONSECUTIVE-FAILURES", now=now)
+        backend.current().tasks.disable(task.tenant, task.task_id, code="CONSECUTIVE-FAILURES", now=now)
         log_event(_log, logging.WARNING, "task disabled after consecutive failures", task_id=task.task_id,
                   failures=count)
 
@@ -240,11 +236,11 @@ def _maybe_retry(task: Task, run: Run, *, now: datetime) -> None:
 
 
 def _start_children(parent: Task, run: Run, outcome: str, *, now: datetime) -> None:
-    for child_id, outcomes in task_store.subscribers(parent.tenant, parent.task_id):
+    for child_id, outcomes in backend.current().subscriptions.subscribers(parent.tenant, parent.task_id):
         if outcomes is not None and outcome not in outcomes:
             continue
         try:
-            child = task_store.get_task(parent.tenant, child_id)
+            child = backend.current().tasks.get_task(parent.tenant, child_id)
         except NotFound:
             continue
         # The child's spec is the truth; an edge it no longer declares starts nothing.
@@ -300,13 +296,13 @@ def apply_retention(task: Task, *, now: datetime) -> int:
         return 0
     cutoff = now - timedelta(seconds=keep_for) if keep_for is not None else None
     kept = deleted = 0
-    for run in run_store.list_runs(task.tenant, task.task_id):
+    for run in backend.current().runs.list_runs(task.tenant, task.task_id):
         if run.status is not RunStatus.ENDED:
             continue
         too_many = keep_runs is not None and kept >= keep_runs
         too_old = cutoff is not None and (run.ended_at or run.created_at) < cutoff
         if too_many or too_old:
-            run_store.delete_run(task.tenant, task.task_id, run.run_id)
+            backend.current().runs.delete_run(task.tenant, task.task_id, run.run_id)
             logs.delete_log(run)
             deleted += 1
         else:
@@ -316,30 +312,30 @@ def apply_retention(task: Task, *, now: datetime) -> int:
 
 def runs_of(tenant: str, task_id: str) -> Iterator[Run]:
     """A task's runs, newest first."""
-    return run_store.list_runs(tenant, task_id)
+    return backend.current().runs.list_runs(tenant, task_id)
 
 
 def get_run(tenant: str, task_id: str, run_id: str) -> Run:
     """One run of one task, or `NotFound`."""
-    return run_store.get_run(tenant, task_id, run_id)
+    return backend.current().runs.get_run(tenant, task_id, run_id)
 
 
 def find_run(tenant: str, run_id: str) -> Run:
     """A run from its id alone, or `NotFound`."""
-    return run_store.find_run(tenant, run_id)
+    return backend.current().runs.find_run(tenant, run_id)
 
 
 def list_tenant_runs(tenant: str) -> Iterator[Run]:
     """Every run of a tenant, newest first."""
-    return run_store.list_tenant_runs(tenant)
+    return backend.current().runs.list_tenant_runs(tenant)
 
 
 def delete_run(tenant: str, task_id: str, run_id: str) -> None:
     """Delete an ended run and its log; a run in flight is a `Conflict` (stop it first)."""
-    run = run_store.get_run(tenant, task_id, run_id)
+    run = backend.current().runs.get_run(tenant, task_id, run_id)
     if run.status is not RunStatus.ENDED:
         raise Conflict(f"run {run_id} is {run.status.value}; stop it before deleting it")
-    run_store.delete_run(tenant, task_id, run_id)
+    backend.current().runs.delete_run(tenant, task_id, run_id)
     logs.delete_log(run)
 
 
@@ -349,7 +345,7 @@ def wait_for_end(tenant: str, task_id: str, run_id: str, *, timeout: float, poll
 
     deadline = time.monotonic() + max(0.0, timeout)
     while True:
-        run = run_store.get_run(tenant, task_id, run_id)
+        run = backend.current().runs.get_run(tenant, task_id, run_id)
         if run.is_terminal or time.monotonic() >= deadline:
             return run
         time.sleep(min(poll, max(0.0, deadline - time.monotonic())))
@@ -357,4 +353,4 @@ def wait_for_end(tenant: str, task_id: str, run_id: str, *, timeout: float, poll
 
 def last_run(tenant: str, task_id: str) -> Run | None:
     """A task's newest run (one read of one item), or None when it never ran."""
-    return next(iter(run_store.list_runs(tenant, task_id, limit=1)), None)
+    return next(iter(backend.current().runs.list_runs(tenant, task_id, limit=1)), None)

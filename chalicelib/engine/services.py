@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from chalicelib.engine import backend
 from chalicelib.engine import runs as run_engine
 from chalicelib.engine.model import EndReason, RunStatus, Task, TriggeredBy
-from chalicelib.store import runs as run_store
-from chalicelib.store import tasks as task_store
 
 #: How often a service is reconciled by the dispatcher.
 RECONCILE_EVERY = timedelta(seconds=60)
@@ -26,7 +25,7 @@ def live_instances(task: Task, *, ignore: frozenset[str] = frozenset()) -> dict[
     """instance index -> run id of each instance with a pending or running run (runs in
     `ignore`, such as ones just told to stop, do not count)."""
     live: dict[int, str] = {}
-    for count, run in enumerate(run_store.list_runs(task.tenant, task.task_id)):
+    for count, run in enumerate(backend.current().runs.list_runs(task.tenant, task.task_id)):
         if count >= SCAN_RUNS:
             break
         if run.instance_index is not None and run.status is not RunStatus.ENDED and run.run_id not in ignore:
@@ -40,7 +39,7 @@ def down_instances(task: Task) -> set[int]:
     "Latest" is by creation time, a `start_failed` record winning a tie: it is written in the
     same instant as the failure that caused it."""
     latest: dict[int, tuple[datetime, bool]] = {}
-    for count, run in enumerate(run_store.list_runs(task.tenant, task.task_id)):
+    for count, run in enumerate(backend.current().runs.list_runs(task.tenant, task.task_id)):
         if count >= SCAN_RUNS:
             break
         if run.instance_index is None:
@@ -53,7 +52,7 @@ def down_instances(task: Task) -> set[int]:
 
 def reconcile(task: Task, *, expected: datetime, now: datetime) -> int:
     """Claim this reconciliation and start every missing instance; returns how many started."""
-    if not task_store.advance_trigger(
+    if not backend.current().triggers.advance_trigger(
         task.tenant, task.task_id, expected=expected, next_fire_at=now + RECONCILE_EVERY, last_fire_at=now
     ):
         return 0
@@ -86,11 +85,11 @@ def stop_service(task: Task, *, now: datetime) -> list[str]:
     """Stop every live instance (pending ones end now, running ones are told to stop); returns
     the ids of the runs stopped."""
     stopped: list[str] = []
-    for run in run_store.list_runs(task.tenant, task.task_id):
+    for run in backend.current().runs.list_runs(task.tenant, task.task_id):
         if run.status is RunStatus.PENDING:
             run_engine.cancel_pending(run, now=now, detail="service stopped")
             stopped.append(run.run_id)
         elif run.status is RunStatus.RUNNING:
-            run_store.request_stop(task.tenant, task.task_id, run.run_id)
+            backend.current().runs.request_stop(task.tenant, task.task_id, run.run_id)
             stopped.append(run.run_id)
     return stopped

@@ -8,12 +8,10 @@ from collections.abc import Iterator
 from datetime import datetime
 
 from chalicelib import settings
-from chalicelib.engine import command_policy, schedule
+from chalicelib.engine import backend, command_policy, schedule
 from chalicelib.engine.model import EndReason, RunStatus, Task, TaskSpec, TriggerSpec
 from chalicelib.errors import NotFound
 from chalicelib.observability import get_logger, log_event
-from chalicelib.store import runs as run_store
-from chalicelib.store import tasks as task_store
 
 _log = get_logger("tasks")
 
@@ -71,7 +69,7 @@ def _store_task(*, tenant: str, task_id: str, face: str, name: str, spec: TaskSp
                 disabled_code: str | None) -> Task:
     if spec.trigger is not None:
         parse_trigger(spec.trigger)
-    return task_store.put_task(
+    return backend.current().tasks.put_task(
         tenant=tenant,
         task_id=task_id,
         face=face,
@@ -89,12 +87,12 @@ def _store_task(*, tenant: str, task_id: str, face: str, name: str, spec: TaskSp
 
 def get_task(tenant: str, task_id: str) -> Task:
     """One task of the tenant, or `NotFound`."""
-    return task_store.get_task(tenant, task_id)
+    return backend.current().tasks.get_task(tenant, task_id)
 
 
 def list_tasks(tenant: str, *, face: str | None = None) -> Iterator[Task]:
     """The tenant's tasks (of one face)."""
-    return task_store.list_tasks(tenant, face=face)
+    return backend.current().tasks.list_tasks(tenant, face=face)
 
 
 def tasks_by_update(
@@ -102,7 +100,8 @@ def tasks_by_update(
 ) -> Iterator[tuple[Task, dict[str, str]]]:
     """A face's tasks in order of last change, each with a position to resume after it; the
     first read takes `first_chunk` tasks (a page's worth), later ones more."""
-    return task_store.tasks_by_update(tenant, face, descending=descending, after=after, first_chunk=first_chunk)
+    return backend.current().tasks.tasks_by_update(tenant, face, descending=descending, after=after,
+                                                   first_chunk=first_chunk)
 
 
 #: The detail of a run ended `stopped` because its task was deleted.
@@ -119,9 +118,9 @@ def delete_task(tenant: str, task_id: str, *, now: datetime) -> None:
     caller that read the task before it went (a manual trigger, say) is ended by the worker
     when its message arrives (`worker.handle_message`).
     """
-    task = task_store.get_task(tenant, task_id)
+    task = backend.current().tasks.get_task(tenant, task_id)
     try:
-        task_store.delete_task(tenant, task_id, subscriptions=task.spec.subscriptions)
+        backend.current().tasks.delete_task(tenant, task_id, subscriptions=task.spec.subscriptions)
     except NotFound:
         log_event(_log, logging.INFO, "task already deleted", task_id=task_id)
     end_runs_of_deleted_task(tenant, task_id, now=now)
@@ -131,12 +130,12 @@ def end_runs_of_deleted_task(tenant: str, task_id: str, *, now: datetime) -> Non
     """End what is left of a deleted task's runs (see `delete_task`)."""
     from chalicelib.engine import runs as run_engine
 
-    for run in run_store.list_runs(tenant, task_id):
+    for run in backend.current().runs.list_runs(tenant, task_id):
         if run.status is RunStatus.ENDED:
             continue
         # The stop flag first: a worker cannot start a flagged run, so a pending run that a
         # worker is about to start either ends here or never starts.
-        run_store.request_stop(tenant, task_id, run.run_id)
+        backend.current().runs.request_stop(tenant, task_id, run.run_id)
         if run.status is RunStatus.PENDING:
             run_engine.end_without_executing(run, reason=EndReason.STOPPED, now=now, detail=TASK_DELETED)
 
@@ -161,27 +160,27 @@ def set_enabled(task: Task, enabled: bool, *, now: datetime, disabled_code: str 
 
 def chain_edges(tenant: str) -> Iterator[tuple[str, str, frozenset[str] | None]]:
     """(parent id, child id, outcomes) of every subscription edge of the tenant."""
-    return task_store.subscriptions_of_tenant(tenant)
+    return backend.current().subscriptions.subscriptions_of_tenant(tenant)
 
 
 def parents_of(task: Task) -> list[str]:
     """Ids of the tasks whose finish runs this one: its spec's parents whose edge still stands
     (a deleted parent's edges are gone although the child's document still names it)."""
     return [sub.parent_task_id for sub in task.spec.subscriptions
-            if task_store.has_subscription(task.tenant, sub.parent_task_id, task.task_id)]
+            if backend.current().subscriptions.has_subscription(task.tenant, sub.parent_task_id, task.task_id)]
 
 
 def children_of(tenant: str, parent_task_id: str) -> list[str]:
     """Ids of the tasks that run when this one finishes (one query of its own edges)."""
-    return [child for child, _ in task_store.subscribers(tenant, parent_task_id)]
+    return [child for child, _ in backend.current().subscriptions.subscribers(tenant, parent_task_id)]
 
 
 def claim_name(tenant: str, key: str, task_id: str) -> bool:
     """Atomically reserve a name that must be unique in the tenant for `task_id`; False when
     another task holds it."""
-    return task_store.claim_unique_name(tenant, key, task_id)
+    return backend.current().names.claim(tenant, key, task_id)
 
 
 def release_name(tenant: str, key: str, task_id: str) -> None:
     """Give back a name reserved with `claim_name` (only if `task_id` holds it)."""
-    task_store.release_unique_name(tenant, key, task_id)
+    backend.current().names.release(tenant, key, task_id)

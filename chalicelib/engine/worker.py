@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from chalicelib.engine import command_policy, functions, logs
+from chalicelib.engine import backend, command_policy, functions, logs
 from chalicelib.engine import runs as run_engine
 from chalicelib.engine.executors import ExecutionContext, ExecutionResult, Outcome, get_executor
 from chalicelib.engine.model import EndReason, LogOnFull, Overlap, Run, RunStatus, Task
@@ -25,9 +25,6 @@ from chalicelib.engine.run_log import RunLogWriter
 from chalicelib.engine.tasks import TASK_DELETED
 from chalicelib.errors import NotFound, TasklaneError
 from chalicelib.observability import get_logger, log_event
-from chalicelib.store import queue
-from chalicelib.store import runs as run_store
-from chalicelib.store import tasks as task_store
 from chalicelib.timefmt import Clock, utcnow
 
 _log = get_logger("worker")
@@ -62,7 +59,7 @@ def handle_message(
     payload: dict, message: QueueMessage, *, clock: Clock = utcnow, sleep: Callable[[float], None] = time.sleep
 ) -> None:
     """Handle one run message (see the module docstring)."""
-    ref = queue.parse_run_message(payload)
+    ref = backend.current().queue.parse_run_message(payload)
     if ref is None:
         log_event(_log, logging.WARNING, "dropping a message that names no run", message_id=message.message_id)
         return
@@ -74,7 +71,7 @@ def handle_message(
     if timedelta(0) < early <= MAX_EARLY:
         sleep(early.total_seconds())
     try:
-        task = task_store.get_task(tenant, task_id)
+        task = backend.current().tasks.get_task(tenant, task_id)
     except NotFound:
         _end_for_deleted_task(run, now=clock())
         return
@@ -85,9 +82,9 @@ def handle_message(
         return
     me = worker_id()
     now = clock()
-    started = run_store.start_run(tenant, task_id, run_id, worker_id=me, now=now, lease_until=now + LEASE)
+    started = backend.current().runs.start_run(tenant, task_id, run_id, worker_id=me, now=now, lease_until=now + LEASE)
     if started is None:
-        task_store.release_slot(tenant, task_id, run_id)
+        backend.current().slots.release_slot(tenant, task_id, run_id)
         return
     execute(task, started, worker=me, clock=clock)
 
@@ -99,7 +96,7 @@ def _end_for_deleted_task(run: Run, *, now: datetime) -> None:
 
 def _task_gone(task: Task) -> bool:
     try:
-        task_store.get_item(task.tenant, task.task_id)
+        backend.current().slots.occupancy(task.tenant, task.task_id)
     except NotFound:
         return True
     return False
@@ -108,12 +105,12 @@ def _task_gone(task: Task) -> bool:
 def _take_slot(task: Task, run: Run, *, now: datetime) -> bool:
     """Apply the overlap policy; True if the run may start now."""
     spec = task.spec
-    if task_store.acquire_slot(task.tenant, task.task_id, run.run_id, spec.parallelism):
+    if backend.current().slots.acquire_slot(task.tenant, task.task_id, run.run_id, spec.parallelism):
         return True
     # The slot write is conditional on the task item: it may have failed because the task was
     # deleted since we read it, and then the run ends here instead of waiting for nothing.
     try:
-        current = task_store.get_item(task.tenant, task.task_id)
+        current = backend.current().slots.occupancy(task.tenant, task.task_id)
     except NotFound:
         _end_for_deleted_task(run, now=now)
         return False
@@ -121,15 +118,15 @@ def _take_slot(task: Task, run: Run, *, now: datetime) -> bool:
         run_engine.end_without_executing(run, reason=EndReason.SKIPPED, now=now,
                                          detail="the task was at its concurrency limit")
         return False
-    if run.run_id in (current.waiting or []):
+    if run.run_id in current.waiting:
         return False  # a redelivered message for a run that is already waiting
     queue_max = spec.queue_max
     if spec.on_overlap is Overlap.TERMINATE:
-        active = sorted(current.active_runs or ())
+        active = sorted(current.active)
         if active:
-            run_store.request_stop(task.tenant, task.task_id, active[0])
+            backend.current().runs.request_stop(task.tenant, task.task_id, active[0])
         queue_max = max(spec.queue_max, 1_000)
-    if not task_store.enqueue_waiting(task.tenant, task.task_id, run.run_id, queue_max=queue_max):
+    if not backend.current().slots.enqueue_waiting(task.tenant, task.task_id, run.run_id, queue_max=queue_max):
         if _task_gone(task):
             _end_for_deleted_task(run, now=now)
         else:
@@ -138,8 +135,8 @@ def _take_slot(task: Task, run: Run, *, now: datetime) -> bool:
         return False
     # The holder may have finished between our failed attempt and the enqueue, popping an empty
     # queue: try once more so the run does not wait for a finish that already happened.
-    if task_store.acquire_slot(task.tenant, task.task_id, run.run_id, spec.parallelism):
-        task_store.remove_waiting(task.tenant, task.task_id, run.run_id)
+    if backend.current().slots.acquire_slot(task.tenant, task.task_id, run.run_id, spec.parallelism):
+        backend.current().slots.remove_waiting(task.tenant, task.task_id, run.run_id)
         return True
     return False
 
@@ -157,8 +154,8 @@ class _Heartbeat(threading.Thread):
         r = self._run
         while not self.done.wait(HEARTBEAT_SECONDS):
             try:
-                stop_requested = run_store.renew_lease(r.tenant, r.task_id, r.run_id, worker_id=self._worker,
-                                                       lease_until=self._clock() + LEASE)
+                stop_requested = backend.current().runs.renew_lease(
+                    r.tenant, r.task_id, r.run_id, worker_id=self._worker, lease_until=self._clock() + LEASE)
                 if stop_requested is None:
                     self.lost_lease = True
                     self._stop_event.set()
@@ -202,7 +199,7 @@ def execute(task: Task, run: Run, *, worker: str, clock: Clock = utcnow) -> Run 
     reason = _OUTCOME_REASONS[result.outcome]
     now = clock()
     expires_at = int((now + timedelta(seconds=spec.keep_for)).timestamp()) + 86_400 if spec.keep_for else None
-    finished = run_store.finish_run(
+    finished = backend.current().runs.finish_run(
         run.tenant, run.task_id, run.run_id, reason=reason, exit_code=result.exit_code, now=now,
         expected_status=RunStatus.RUNNING, worker_id=worker, detail=result.detail or None,
         http_status=result.http_status, log_lines=summary.total_lines, log_truncated=summary.truncated,

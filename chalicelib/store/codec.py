@@ -164,6 +164,15 @@ def run_to_item(run: Run) -> RunItem:
     )
 
 
+#: Sort-key prefix of task items in the tasks table.
+TASK_PREFIX = "task#"
+
+
+def task_sk(task_id: str) -> str:
+    """Sort key of a task item (its partition key is the tenant)."""
+    return TASK_PREFIX + task_id
+
+
 def task_key(tenant: str, task_id: str) -> str:
     """Partition key of a task's runs."""
     return f"{tenant}#{task_id}"

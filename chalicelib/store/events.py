@@ -1,4 +1,8 @@
-"""Event streams: one per task, numbered by an atomic per-task counter."""
+"""Event streams: one per task, numbered by an atomic per-task counter.
+
+The counter lives at (pk = tenant, sk = "seq#<task id>") in the tasks table; each event at
+(pk = "<tenant>#<task id>", sk = its number) in the events table.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,15 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from chalicelib.store.models import EventItem
-from chalicelib.store.tasks import next_event_sequence
+from chalicelib.engine.ports import Event
+from chalicelib.store.models import EventItem, RecordItem
 from chalicelib.timefmt import to_iso
+
+
+def next_event_sequence(tenant: str, task_id: str) -> int:
+    """The next number of the task's event stream (atomic ADD)."""
+    updated = RecordItem(tenant, f"seq#{task_id}").update(actions=[RecordItem.counter.add(1)])
+    return int(updated["Attributes"]["counter"]["N"])
 
 
 def append_event(tenant: str, task_id: str, event_type: str, data: dict[str, Any], *, now: datetime,
@@ -20,7 +30,18 @@ def append_event(tenant: str, task_id: str, event_type: str, data: dict[str, Any
     return sequence
 
 
-def list_events(tenant: str, task_id: str, *, after: int = 0, limit: int = 100) -> Iterator[tuple[int, str, str, dict]]:
-    """(sequence, type, at, data) of the task's events after `after`, oldest first."""
+def list_events(tenant: str, task_id: str, *, after: int = 0, limit: int = 100) -> Iterator[Event]:
+    """The task's events after `after`, oldest first."""
     for item in EventItem.query(f"{tenant}#{task_id}", EventItem.sk > after, limit=limit):
-        yield int(item.sk), item.type, item.at, item.data
+        yield Event(sequence=int(item.sk), type=item.type, at=item.at, data=item.data)
+
+
+class DynamoEventLog:
+    """`EventLog` over the events table."""
+
+    def append_event(self, tenant: str, task_id: str, event_type: str, data: dict[str, Any], *, now: datetime,
+                     expires_at: int | None = None) -> int:
+        return append_event(tenant, task_id, event_type, data, now=now, expires_at=expires_at)
+
+    def list_events(self, tenant: str, task_id: str, *, after: int = 0, limit: int = 100) -> Iterator[Event]:
+        return list_events(tenant, task_id, after=after, limit=limit)

@@ -40,3 +40,13 @@ def read_heartbeats() -> dict[str, dict[str, Any]]:
         role: {"at": item.updated_at, "count": int(item.counter or 0), **(item.data or {})}
         for role, item in found.items()
     }
+
+
+class DynamoHeartbeats:
+    """`Heartbeats` over the tasks table."""
+
+    def record_heartbeat(self, role: str, *, now: datetime, **data: Any) -> None:
+        record_heartbeat(role, now=now, **data)
+
+    def read_heartbeats(self) -> dict[str, dict[str, Any]]:
+        return read_heartbeats()

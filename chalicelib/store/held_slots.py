@@ -9,27 +9,11 @@ deletes it, only if the same holder still has it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from pynamodb.exceptions import DeleteError, PutError
-
+from chalicelib.engine.ports import SlotAnswer
+from chalicelib.store.conditions import conditional
 from chalicelib.store.models import RecordItem
 
 SLOT_PREFIX = "held#"
-
-
-@dataclass(frozen=True, kw_only=True)
-class SlotAnswer:
-    """The outcome of asking for a slot."""
-
-    #: The slot taken, or None when every slot is held.
-    slot: int | None
-    #: When refused: the epoch second at which the first held slot's lease ends.
-    free_at: int | None = None
-
-
-def _lost_race(exc: Exception) -> bool:
-    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
 
 
 def take_slot(tenant: str, *, cap: int, holder: str, now: int, until: int) -> SlotAnswer:
@@ -43,21 +27,24 @@ def take_slot(tenant: str, *, cap: int, holder: str, now: int, until: int) -> Sl
         if not free:
             return SlotAnswer(slot=None, free_at=min(held[i] for i in range(cap)))
         slot = free[0]
-        try:
-            RecordItem(tenant, f"{SLOT_PREFIX}{slot}", data={"holder": holder}, expires_at=until).save(
-                condition=RecordItem.sk.does_not_exist() | (RecordItem.expires_at <= now))
-        except PutError as exc:
-            if not _lost_race(exc):
-                raise
-            continue
-        return SlotAnswer(slot=slot)
+        lease = RecordItem(tenant, f"{SLOT_PREFIX}{slot}", data={"holder": holder}, expires_at=until)
+        if conditional(lambda lease=lease: lease.save(
+                condition=RecordItem.sk.does_not_exist() | (RecordItem.expires_at <= now))):
+            return SlotAnswer(slot=slot)
     return SlotAnswer(slot=None, free_at=now + 1)
 
 
 def give_slot(tenant: str, slot: int, *, holder: str) -> None:
     """Free `slot` if `holder` still has it (a slot whose lease ended may be someone else's)."""
-    try:
-        RecordItem(tenant, f"{SLOT_PREFIX}{slot}").delete(condition=RecordItem.data == {"holder": holder})
-    except DeleteError as exc:
-        if not _lost_race(exc):
-            raise
+    conditional(lambda: RecordItem(tenant, f"{SLOT_PREFIX}{slot}").delete(
+        condition=RecordItem.data == {"holder": holder}))
+
+
+class DynamoHeldSlotStore:
+    """`HeldSlotStore` over the tasks table."""
+
+    def take_slot(self, tenant: str, *, cap: int, holder: str, now: int, until: int) -> SlotAnswer:
+        return take_slot(tenant, cap=cap, holder=holder, now=now, until=until)
+
+    def give_slot(self, tenant: str, slot: int, *, holder: str) -> None:
+        give_slot(tenant, slot, holder=holder)

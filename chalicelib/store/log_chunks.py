@@ -9,10 +9,14 @@ log's head (`head.json`, rewritten with each chunk) says what the whole log hold
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from typing import Any
 
-from chalicelib.engine.run_log import ChunkRef, LogHead, LogLine
+import boto3
+
+from chalicelib import settings
+from chalicelib.engine.log_values import ChunkRef, LogHead, LogLine
 from chalicelib.timefmt import from_iso, to_iso
 
 _WIDTH = 12
@@ -24,8 +28,28 @@ _LIST_PAGE = 16
 class S3LogChunkStore:
     """The deployed `LogChunkStore`: keys start with the log key, which starts with the tenant."""
 
-    def __init__(self, client: Any, bucket: str, prefix: str = "logs/") -> None:
-        self._s3, self._bucket, self._prefix = client, bucket, prefix
+    def __init__(self, client: Any, bucket: str, prefix: str = "logs/", *, region: str | None = None,
+                 endpoint_url: str | None = None) -> None:
+        self._client, self._bucket, self._prefix = client, bucket, prefix
+        self._region, self._endpoint = region, endpoint_url
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, current: settings.Settings) -> S3LogChunkStore:
+        """The store of the configured log bucket; its S3 client is built on first use."""
+        return cls(None, current.log_bucket, region=current.region, endpoint_url=current.endpoint_url)
+
+    @property
+    def _s3(self) -> Any:
+        with self._lock:
+            if self._client is None:
+                self._client = boto3.session.Session().client("s3", region_name=self._region,
+                                                              endpoint_url=self._endpoint)
+            return self._client
+
+    def log_key(self, tenant: str, task_id: str, run_id: str) -> str:
+        """`<tenant>/<task id>/<run id>`: a run's objects sit under its task's, its tenant's."""
+        return f"{tenant}/{task_id}/{run_id}"
 
     def _dir(self, log_key: str) -> str:
         return f"{self._prefix}{log_key}/"

@@ -212,8 +212,16 @@ _TABLES: dict[type[Model], str] = {
 }
 
 
+_bound_to: Settings | None = None
+
+
 def bind(settings: Settings) -> None:
-    """Point every model at the tables, region and endpoint named by `settings`."""
+    """Point every model at the tables, region and endpoint named by `settings` (again only when
+    they are other settings: rebinding drops the models' connections)."""
+    global _bound_to
+    if _bound_to is settings:
+        return
+    _bound_to = settings
     for model, attr in _TABLES.items():
         model.Meta.table_name = getattr(settings, attr)
         model.Meta.region = settings.region

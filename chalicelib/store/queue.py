@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import threading
 from typing import Any
@@ -10,6 +9,8 @@ from typing import Any
 import boto3
 
 from chalicelib import settings
+from chalicelib.engine.ports import DeadLetter
+from chalicelib.store.run_messages import parse_run_message, run_message
 
 MAX_DELAY_SECONDS = 900  # SQS's limit
 
@@ -30,19 +31,9 @@ def send_run(tenant: str, task_id: str, run_id: str, *, delay_seconds: float = 0
     delay = max(0, min(MAX_DELAY_SECONDS, math.ceil(delay_seconds)))
     _client().send_message(
         QueueUrl=settings.current().runs_queue_url,
-        MessageBody=json.dumps({"v": 1, "tenant": tenant, "task_id": task_id, "run_id": run_id}),
+        MessageBody=run_message(tenant, task_id, run_id),
         DelaySeconds=delay,
     )
-
-
-def parse_run_message(payload: dict) -> tuple[str, str, str] | None:
-    """(tenant, task id, run id) of a run message, or None if it is not one."""
-    if payload.get("v") != 1:
-        return None
-    try:
-        return str(payload["tenant"]), str(payload["task_id"]), str(payload["run_id"])
-    except KeyError:
-        return None
 
 
 def dead_letters(max_messages: int = 10) -> list[dict]:
@@ -57,3 +48,19 @@ def dead_letters(max_messages: int = 10) -> list[dict]:
 
 def delete_dead_letter(receipt_handle: str) -> None:
     _client().delete_message(QueueUrl=settings.current().dead_letter_queue_url, ReceiptHandle=receipt_handle)
+
+
+class SqsRunsQueue:
+    """`RunsQueue` over the SQS runs queue and its dead-letter queue (clients built on first use)."""
+
+    def send_run(self, tenant: str, task_id: str, run_id: str, *, delay_seconds: float = 0.0) -> None:
+        send_run(tenant, task_id, run_id, delay_seconds=delay_seconds)
+
+    def parse_run_message(self, payload: dict) -> tuple[str, str, str] | None:
+        return parse_run_message(payload)
+
+    def dead_letters(self, max_messages: int = 10) -> list[DeadLetter]:
+        return [DeadLetter(body=m["Body"], receipt=m["ReceiptHandle"]) for m in dead_letters(max_messages)]
+
+    def delete_dead_letter(self, receipt: str) -> None:
+        delete_dead_letter(receipt)

@@ -18,3 +18,10 @@ def count_hit(tenant: str, user: str, tier: str, window_start: int, *, expires_a
         actions=[RecordItem.counter.add(1), RecordItem.expires_at.set(expires_at)]
     )
     return int(updated["Attributes"]["counter"]["N"])
+
+
+class DynamoRateCounter:
+    """`RateCounter` over the tasks table."""
+
+    def count_hit(self, tenant: str, user: str, tier: str, window_start: int, *, expires_at: int) -> int:
+        return count_hit(tenant, user, tier, window_start, expires_at=expires_at)

@@ -6,56 +6,27 @@ runs list newest first with one Query. Running runs carry a lease in the sparse 
 
 from __future__ import annotations
 
-import hashlib
-import os
 import time
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
+from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.engine.model import EndReason, Run, RunStatus
 from chalicelib.errors import NotFound
 from chalicelib.store import metrics
 from chalicelib.store.codec import run_from_item, run_key, run_to_item, task_key
+from chalicelib.store.conditions import conditional
 from chalicelib.store.models import RunItem
 from chalicelib.timefmt import to_iso
 
 LEASE_SHARDS = 8
 
 
-def _failed_condition(exc: Exception) -> bool:
-    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
-
-
-def scheduled_run_id(task_id: str, nominal: datetime, kind: str = "run") -> str:
-    """The id of the run of `task_id` for the tick at `nominal`: the same for every dispatcher."""
-    millis = int(nominal.timestamp() * 1000)
-    digest = hashlib.sha256(f"{task_id}|{kind}|{millis}".encode()).hexdigest()[:12]
-    return f"{millis:013d}-{digest}"
-
-
-def fresh_run_id(now: datetime) -> str:
-    """A new time-ordered run id for a manual trigger, retry or restart."""
-    millis = int(now.timestamp() * 1000)
-    return f"{millis:013d}-{os.urandom(6).hex()}"
-
-
 def create_run(run: Run) -> bool:
     """Put a new run unless one with its id exists. True if created."""
-    try:
-        run_to_item(run).save(condition=RunItem.sk.does_not_exist())
-    except PutError as exc:
-        if _failed_condition(exc):
-            return False
-        raise
-    return True
-
-
-def create_runs(runs: list[Run]) -> list[bool]:
-    """Create several runs, each idempotently."""
-    return [create_run(run) for run in runs]
+    return conditional(lambda: run_to_item(run).save(condition=RunItem.sk.does_not_exist()))
 
 
 def _get_item(tenant: str, task_id: str, run_id: str) -> RunItem:
@@ -99,22 +70,17 @@ def start_run(
     """PENDING -> RUNNING with a lease, if still pending. None if someone else got there first."""
     shard = str(int(time.time() * 1000) % LEASE_SHARDS)
     item = RunItem(task_key(tenant, task_id), run_id)
-    try:
-        item.update(
-            actions=[
-                RunItem.status.set(RunStatus.RUNNING.value),
-                RunItem.worker_id.set(worker_id),
-                RunItem.started_at.set(to_iso(now)),
-                RunItem.lease_until.set(to_iso(lease_until)),
-                RunItem.lease_shard.set(shard),
-            ],
-            condition=(RunItem.status == RunStatus.PENDING.value) & (RunItem.stop_requested != True),  # noqa: E712
-        )
-    except UpdateError as exc:
-        if _failed_condition(exc):
-            return None
-        raise
-    return run_from_item(item)  # the update returned the whole item: no second read
+    started = conditional(lambda: item.update(
+        actions=[
+            RunItem.status.set(RunStatus.RUNNING.value),
+            RunItem.worker_id.set(worker_id),
+            RunItem.started_at.set(to_iso(now)),
+            RunItem.lease_until.set(to_iso(lease_until)),
+            RunItem.lease_shard.set(shard),
+        ],
+        condition=(RunItem.status == RunStatus.PENDING.value) & (RunItem.stop_requested != True),  # noqa: E712
+    ))
+    return run_from_item(item) if started else None  # the update returned the whole item: no second read
 
 
 def renew_lease(
@@ -123,16 +89,11 @@ def renew_lease(
     """Extend a running run's lease. None if the run is no longer ours (it was swept);
     otherwise whether a stop was requested (read from the same write, no extra read)."""
     item = RunItem(task_key(tenant, task_id), run_id)
-    try:
-        item.update(
-            actions=[RunItem.lease_until.set(to_iso(lease_until))],
-            condition=(RunItem.status == RunStatus.RUNNING.value) & (RunItem.worker_id == worker_id),
-        )
-    except UpdateError as exc:
-        if _failed_condition(exc):
-            return None
-        raise
-    return bool(item.stop_requested)
+    renewed = conditional(lambda: item.update(
+        actions=[RunItem.lease_until.set(to_iso(lease_until))],
+        condition=(RunItem.status == RunStatus.RUNNING.value) & (RunItem.worker_id == worker_id),
+    ))
+    return bool(item.stop_requested) if renewed else None
 
 
 def finish_run(
@@ -176,41 +137,22 @@ def finish_run(
     if worker_id is not None:
         condition = condition & (RunItem.worker_id == worker_id)
     item = RunItem(task_key(tenant, task_id), run_id)
-    try:
-        item.update(actions=actions, condition=condition)
-    except UpdateError as exc:
-        if _failed_condition(exc):
-            return None
-        raise
+    if not conditional(lambda: item.update(actions=actions, condition=condition)):
+        return None
     return run_from_item(item)  # the update returned the whole item: no second read
 
 
 def request_stop(tenant: str, task_id: str, run_id: str) -> bool:
     """Flag a pending or running run to stop; False if it has ended already."""
-    try:
-        RunItem(task_key(tenant, task_id), run_id).update(
-            actions=[RunItem.stop_requested.set(True)], condition=RunItem.status != RunStatus.ENDED.value
-        )
-    except UpdateError as exc:
-        if _failed_condition(exc):
-            return False
-        raise
-    return True
-
-
-def update_extra(tenant: str, task_id: str, run_id: str, extra: dict[str, Any]) -> None:
-    """Replace the face-specific values of a run."""
-    RunItem(task_key(tenant, task_id), run_id).update(actions=[RunItem.extra.set(extra)])
+    return conditional(lambda: RunItem(task_key(tenant, task_id), run_id).update(
+        actions=[RunItem.stop_requested.set(True)], condition=RunItem.status != RunStatus.ENDED.value))
 
 
 def delete_run(tenant: str, task_id: str, run_id: str) -> None:
     """Delete an ended run (refused while it is in flight)."""
-    try:
-        RunItem(task_key(tenant, task_id), run_id).delete(condition=RunItem.status == RunStatus.ENDED.value)
-    except DeleteError as exc:
-        if _failed_condition(exc):
-            raise NotFound(f"run {run_id} is not an ended run of this task") from exc
-        raise
+    if not conditional(lambda: RunItem(task_key(tenant, task_id), run_id).delete(
+            condition=RunItem.status == RunStatus.ENDED.value)):
+        raise NotFound(f"run {run_id} is not an ended run of this task")
 
 
 def expired_leases(now: datetime) -> Iterator[tuple[str, str, str]]:
@@ -221,3 +163,49 @@ def expired_leases(now: datetime) -> Iterator[tuple[str, str, str]]:
             tenant, task_id = key.pk.split("#", 1)
             yield tenant, task_id, key.sk
 
+
+
+class DynamoRunStore:
+    """`RunStore` over the runs table."""
+
+    def create_run(self, run: Run) -> bool:
+        return create_run(run)
+
+    def get_run(self, tenant: str, task_id: str, run_id: str) -> Run:
+        return get_run(tenant, task_id, run_id)
+
+    def find_run(self, tenant: str, run_id: str) -> Run:
+        return find_run(tenant, run_id)
+
+    def list_runs(self, tenant: str, task_id: str, *, newest_first: bool = True,
+                  limit: int | None = None) -> Iterator[Run]:
+        return list_runs(tenant, task_id, newest_first=newest_first, limit=limit)
+
+    def list_tenant_runs(self, tenant: str, *, newest_first: bool = True) -> Iterator[Run]:
+        return list_tenant_runs(tenant, newest_first=newest_first)
+
+    def start_run(self, tenant: str, task_id: str, run_id: str, *, worker_id: str, now: datetime,
+                  lease_until: datetime) -> Run | None:
+        return start_run(tenant, task_id, run_id, worker_id=worker_id, now=now, lease_until=lease_until)
+
+    def renew_lease(self, tenant: str, task_id: str, run_id: str, *, worker_id: str,
+                    lease_until: datetime) -> bool | None:
+        return renew_lease(tenant, task_id, run_id, worker_id=worker_id, lease_until=lease_until)
+
+    def finish_run(self, tenant: str, task_id: str, run_id: str, *, reason: EndReason, exit_code: int,
+                   now: datetime, expected_status: RunStatus, worker_id: str | None = None,
+                   detail: str | None = None, http_status: int | None = None, log_lines: int | None = None,
+                   log_truncated: bool | None = None, expires_at: int | None = None) -> Run | None:
+        return finish_run(tenant, task_id, run_id, reason=reason, exit_code=exit_code, now=now,
+                          expected_status=expected_status, worker_id=worker_id, detail=detail,
+                          http_status=http_status, log_lines=log_lines, log_truncated=log_truncated,
+                          expires_at=expires_at)
+
+    def request_stop(self, tenant: str, task_id: str, run_id: str) -> bool:
+        return request_stop(tenant, task_id, run_id)
+
+    def delete_run(self, tenant: str, task_id: str, run_id: str) -> None:
+        delete_run(tenant, task_id, run_id)
+
+    def expired_leases(self, now: datetime) -> Iterator[tuple[str, str, str]]:
+        return expired_leases(now)

@@ -1,33 +1,26 @@
-"""Task items: definitions, trigger state, concurrency slots, wait queues and subscriptions.
+"""Task items: definitions created, replaced, read, listed, disabled and deleted.
 
-A task lives at (pk = tenant, sk = "task#<id>"). A subscription "child runs when parent
-finishes" lives at (pk = tenant, sk = "sub#<parent>#<child>") so a finishing run finds its
-children with one Query. Every state change that can race is a conditional write.
+A task lives at (pk = tenant, sk = "task#<id>"). Its trigger state (store/triggers.py), its
+concurrency slots and wait queue (store/slots.py) and its failure counter (store/failures.py)
+live on the same item; its chain edges are items of their own (store/subscriptions.py).
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Any
 
-from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
-from pynamodb.expressions.condition import size
+from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.engine.model import Subscription, Task, TaskSpec
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.store import metrics
-from chalicelib.store.codec import spec_to_json, task_from_item
-from chalicelib.store.models import RecordItem, TaskItem, transaction_connection
+from chalicelib.store.codec import TASK_PREFIX, spec_to_json, task_from_item, task_sk
+from chalicelib.store.conditions import conditional
+from chalicelib.store.models import TaskItem
+from chalicelib.store.shards import due_shard
+from chalicelib.store.subscriptions import delete_subscriptions_from, sync_subscriptions
 from chalicelib.timefmt import to_iso
-
-TASK_PREFIX = "task#"
-SUB_PREFIX = "sub#"
-
-
-def _sk(task_id: str) -> str:
-    return TASK_PREFIX + task_id
 
 
 def _face_key(tenant: str, face: str) -> str:
@@ -35,19 +28,9 @@ def _face_key(tenant: str, face: str) -> str:
     return f"{tenant}#{face}"
 
 
-def due_shard(tenant: str, task_id: str, shards: int) -> str:
-    """The due-index partition of a task: a stable hash, so load spreads over `shards` keys."""
-    digest = hashlib.sha256(f"{tenant}#{task_id}".encode()).digest()
-    return str(int.from_bytes(digest[:4], "big") % shards)
-
-
-def _conditional_failed(exc: Exception) -> bool:
-    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
-
-
 def get_item(tenant: str, task_id: str, *, consistent: bool = True) -> TaskItem:
     try:
-        item = TaskItem.get(tenant, _sk(task_id), consistent_read=consistent)
+        item = TaskItem.get(tenant, task_sk(task_id), consistent_read=consistent)
     except DoesNotExist as exc:
         raise NotFound(f"task {task_id} not found") from exc
     metrics.count_read()
@@ -75,11 +58,10 @@ def put_task(
     disabled_code: str | None = None,
 ) -> Task:
     """Create (expected_revision None) or replace a task; a lost race is a `Conflict`."""
-    existing_created = None
     previous: tuple[Subscription, ...] = ()
     item = TaskItem(
         tenant,
-        _sk(task_id),
+        task_sk(task_id),
         task_id=task_id,
         face=face,
         face_key=_face_key(tenant, face),
@@ -99,34 +81,25 @@ def put_task(
     else:
         current = get_item(tenant, task_id)
         previous = task_from_item(current).spec.subscriptions
-        existing_created = current.created_at
-        item.created_at = existing_created
+        item.created_at = current.created_at
         item.event_seq = current.event_seq
         item.consecutive_failures = 0 if enabled and not current.enabled else current.consecutive_failures
         item.active_runs = current.active_runs
         item.waiting = current.waiting
         item.last_fire_at = current.last_fire_at
         condition = TaskItem.revision == expected_revision
-    try:
-        item.save(condition=condition)
-    except PutError as exc:
-        if _conditional_failed(exc):
-            raise Conflict(f"task {task_id} was changed concurrently or already exists") from exc
-        raise
-    _sync_subscriptions(tenant, task_id, spec.subscriptions, previous=previous)
+    if not conditional(lambda: item.save(condition=condition)):
+        raise Conflict(f"task {task_id} was changed concurrently or already exists")
+    sync_subscriptions(tenant, task_id, spec.subscriptions, previous=previous)
     return task_from_item(item)
 
 
 def delete_task(tenant: str, task_id: str, *, subscriptions: tuple[Subscription, ...]) -> None:
     """Delete the task item and its chain edges both ways: to the parents its spec names
     (`subscriptions`) and from it to its children (runs are handled by the engine)."""
-    try:
-        TaskItem(tenant, _sk(task_id)).delete(condition=TaskItem.pk.exists())
-    except DeleteError as exc:
-        if _conditional_failed(exc):
-            raise NotFound(f"task {task_id} not found") from exc
-        raise
-    _sync_subscriptions(tenant, task_id, (), previous=subscriptions)
+    if not conditional(lambda: TaskItem(tenant, task_sk(task_id)).delete(condition=TaskItem.pk.exists())):
+        raise NotFound(f"task {task_id} not found")
+    sync_subscriptions(tenant, task_id, (), previous=subscriptions)
     delete_subscriptions_from(tenant, task_id)
 
 
@@ -171,286 +144,43 @@ def tasks_by_update(
         chunk = min(chunk * 2, MAX_CHUNK)
 
 
-def due_keys(shard: str, horizon: datetime) -> Iterator[tuple[str, str]]:
-    """(tenant, task id) of the tasks in one due shard whose next fire is at or before `horizon`."""
-    for item in TaskItem.due_index.query(shard, TaskItem.next_fire_at <= to_iso(horizon)):
-        metrics.count_read()
-        yield item.pk, item.sk[len(TASK_PREFIX):]
-
-
-def advance_trigger(
-    tenant: str, task_id: str, *, expected: datetime, next_fire_at: datetime | None, last_fire_at: datetime
-) -> bool:
-    """Claim the tick at `expected`: move the trigger on, if nobody else did. True if claimed."""
-    actions = [TaskItem.last_fire_at.set(to_iso(last_fire_at))]
-    if next_fire_at is None:
-        actions += [TaskItem.next_fire_at.remove(), TaskItem.due_shard.remove()]
-    else:
-        actions.append(TaskItem.next_fire_at.set(to_iso(next_fire_at)))
-    try:
-        TaskItem(tenant, _sk(task_id)).update(actions=actions, condition=TaskItem.next_fire_at == to_iso(expected))
-    except UpdateError as exc:
-        if _conditional_failed(exc):
-            return False
-        raise
-    return True
-
-
-def acquire_slot(tenant: str, task_id: str, run_id: str, parallelism: int) -> bool:
-    """Take one of the task's `parallelism` concurrency slots for `run_id`. True if taken."""
-    condition = (
-        TaskItem.active_runs.does_not_exist()
-        | (size(TaskItem.active_runs) < parallelism)
-        | TaskItem.active_runs.contains(run_id)
-    )
-    try:
-        TaskItem(tenant, _sk(task_id)).update(
-            actions=[TaskItem.active_runs.add({run_id})], condition=TaskItem.pk.exists() & condition
-        )
-    except UpdateError as exc:
-        if _conditional_failed(exc):
-            return False
-        raise
-    return True
-
-
-def release_slot(tenant: str, task_id: str, run_id: str) -> Task | None:
-    """Give back the slot `run_id` held: the task as the write left it (so the caller needs no
-    second read to see its wait queue and spec), or None if the run held no slot or the task is
-    gone (so a run that never started cannot free a slot it never took)."""
-    item = TaskItem(tenant, _sk(task_id))
-    try:
-        item.update(
-            actions=[TaskItem.active_runs.delete({run_id})],
-            condition=TaskItem.pk.exists() & TaskItem.active_runs.contains(run_id),
-        )
-    except UpdateError as exc:
-        if not _conditional_failed(exc):
-            raise
-        return None
-    return task_from_item(item)
-
-
-def active_runs(tenant: str, task_id: str) -> set[str]:
-    return set(get_item(tenant, task_id).active_runs or ())
-
-
-def enqueue_waiting(tenant: str, task_id: str, run_id: str, queue_max: int) -> bool:
-    """Append `run_id` to the task's FIFO wait queue unless it holds `queue_max` already."""
-    condition = TaskItem.waiting.does_not_exist() | (size(TaskItem.waiting) < queue_max)
-    try:
-        TaskItem(tenant, _sk(task_id)).update(
-            actions=[TaskItem.waiting.set((TaskItem.waiting | []).append([run_id]))],
-            condition=TaskItem.pk.exists() & condition,
-        )
-    except UpdateError as exc:
-        if _conditional_failed(exc):
-            return False
-        raise
-    return True
-
-
-def pop_waiting(tenant: str, task_id: str) -> str | None:
-    """Take the head of the task's wait queue (None if empty); safe against concurrent pops."""
-    for _ in range(5):
-        try:
-            item = get_item(tenant, task_id)
-        except NotFound:
-            return None
-        if not item.waiting:
-            return None
-        head = item.waiting[0]
-        try:
-            TaskItem(tenant, _sk(task_id)).update(
-                actions=[TaskItem.waiting[0].remove()], condition=TaskItem.waiting[0] == head
-            )
-            return head
-        except UpdateError as exc:
-            if not _conditional_failed(exc):
-                raise
-    return None
-
-
-def remove_waiting(tenant: str, task_id: str, run_id: str) -> None:
-    """Drop `run_id` from the wait queue wherever it stands (a canceled waiting run)."""
-    for _ in range(5):
-        try:
-            item = get_item(tenant, task_id)
-        except NotFound:
-            return
-        waiting = list(item.waiting or [])
-        if run_id not in waiting:
-            return
-        index = waiting.index(run_id)
-        try:
-            TaskItem(tenant, _sk(task_id)).update(
-                actions=[TaskItem.waiting[index].remove()], condition=TaskItem.waiting[index] == run_id
-            )
-            return
-        except UpdateError as exc:
-            if not _conditional_failed(exc):
-                raise
-
-
-def record_outcome(tenant: str, task_id: str, *, failed: bool) -> int:
-    """Count consecutive failures (reset on success); returns the new count."""
-    try:
-        if failed:
-            updated = TaskItem(tenant, _sk(task_id)).update(
-                actions=[TaskItem.consecutive_failures.add(1)], condition=TaskItem.pk.exists()
-            )
-        else:
-            updated = TaskItem(tenant, _sk(task_id)).update(
-                actions=[TaskItem.consecutive_failures.set(0)], condition=TaskItem.pk.exists()
-            )
-    except UpdateError as exc:
-        if _conditional_failed(exc):
-            return 0
-        raise
-    return int(updated["Attributes"].get("consecutive_failures", {}).get("N", 0))
-
-
 def disable(tenant: str, task_id: str, *, code: str, now: datetime) -> None:
-    """Disable automatic triggers of a task, saying why."""
-    try:
-        TaskItem(tenant, _sk(task_id)).update(
-            actions=[
-                TaskItem.enabled.set(False),
-                TaskItem.disabled_code.set(code),
-                TaskItem.next_fire_at.remove(),
-                TaskItem.due_shard.remove(),
-                TaskItem.updated_at.set(to_iso(now)),
-                TaskItem.revision.add(1),
-            ],
-            condition=TaskItem.pk.exists(),
-        )
-    except UpdateError as exc:
-        if not _conditional_failed(exc):
-            raise
+    """Disable automatic triggers of a task, saying why (nothing happens if it is gone)."""
+    conditional(lambda: TaskItem(tenant, task_sk(task_id)).update(
+        actions=[
+            TaskItem.enabled.set(False),
+            TaskItem.disabled_code.set(code),
+            TaskItem.next_fire_at.remove(),
+            TaskItem.due_shard.remove(),
+            TaskItem.updated_at.set(to_iso(now)),
+            TaskItem.revision.add(1),
+        ],
+        condition=TaskItem.pk.exists(),
+    ))
 
 
-def next_event_sequence(tenant: str, task_id: str) -> int:
-    """The next number of the task's event stream (atomic ADD)."""
-    updated = RecordItem(tenant, f"seq#{task_id}").update(actions=[RecordItem.counter.add(1)])
-    return int(updated["Attributes"]["counter"]["N"])
+class DynamoTaskStore:
+    """`TaskStore` over the tasks table (each method is this module's function of that name)."""
 
+    def get_task(self, tenant: str, task_id: str) -> Task:
+        return get_task(tenant, task_id)
 
-def _sync_subscriptions(
-    tenant: str, child_id: str, subscriptions: tuple[Subscription, ...], *, previous: tuple[Subscription, ...]
-) -> None:
-    """Make the child's subscription items match its spec, given the spec they matched before
-    (so no query over the tenant's subscriptions: a save costs what changed). The child's spec
-    stays the truth: a finishing parent checks it before starting the child, so an item left
-    behind by a crash between the two writes starts nothing."""
-    wanted = {s.parent_task_id: s for s in subscriptions}
-    before = {s.parent_task_id: s for s in previous}
-    for parent_id in before.keys() - wanted.keys():
-        RecordItem(tenant, f"{SUB_PREFIX}{parent_id}#{child_id}").delete()
-    for parent_id, sub in wanted.items():
-        if before.get(parent_id) == sub:
-            continue
-        RecordItem(
-            tenant,
-            f"{SUB_PREFIX}{parent_id}#{child_id}",
-            data={"outcomes": sorted(sub.outcomes) if sub.outcomes is not None else None},
-        ).save()
+    def put_task(self, *, tenant: str, task_id: str, face: str, name: str, enabled: bool, spec: TaskSpec,
+                 document: dict | None, next_fire_at: datetime | None, due_shards: int, now: datetime,
+                 expected_revision: int | None, disabled_code: str | None = None) -> Task:
+        return put_task(tenant=tenant, task_id=task_id, face=face, name=name, enabled=enabled, spec=spec,
+                        document=document, next_fire_at=next_fire_at, due_shards=due_shards, now=now,
+                        expected_revision=expected_revision, disabled_code=disabled_code)
 
+    def delete_task(self, tenant: str, task_id: str, *, subscriptions: tuple[Subscription, ...]) -> None:
+        delete_task(tenant, task_id, subscriptions=subscriptions)
 
-def subscribers(tenant: str, parent_id: str) -> Iterator[tuple[str, frozenset[str] | None]]:
-    """(child task id, outcomes filter) of every task that runs when `parent_id` finishes."""
-    for item in RecordItem.query(tenant, RecordItem.sk.startswith(f"{SUB_PREFIX}{parent_id}#")):
-        outcomes = item.data.get("outcomes")
-        yield item.sk.split("#")[2], frozenset(outcomes) if outcomes is not None else None
+    def list_tasks(self, tenant: str, *, face: str | None = None) -> Iterator[Task]:
+        return list_tasks(tenant, face=face)
 
+    def tasks_by_update(self, tenant: str, face: str, *, descending: bool, after: dict[str, str] | None = None,
+                        first_chunk: int = 25) -> Iterator[tuple[Task, dict[str, str]]]:
+        return tasks_by_update(tenant, face, descending=descending, after=after, first_chunk=first_chunk)
 
-def has_subscription(tenant: str, parent_id: str, child_id: str) -> bool:
-    """Whether the edge "child runs when parent finishes" is stored (one read)."""
-    try:
-        RecordItem.get(tenant, f"{SUB_PREFIX}{parent_id}#{child_id}")
-    except DoesNotExist:
-        return False
-    return True
-
-
-def subscriptions_of_tenant(tenant: str) -> Iterator[tuple[str, str, frozenset[str] | None]]:
-    """(parent id, child id, outcomes) of every subscription edge of a tenant."""
-    for item in RecordItem.query(tenant, RecordItem.sk.startswith(SUB_PREFIX)):
-        _, parent, child = item.sk.split("#")
-        outcomes = item.data.get("outcomes")
-        yield parent, child, frozenset(outcomes) if outcomes is not None else None
-
-
-def claim_tick_with_run(
-    tenant: str,
-    task_id: str,
-    *,
-    expected: datetime,
-    next_fire_at: datetime | None,
-    run_item: Any,
-) -> bool:
-    """Atomically move the trigger on from `expected` and create the tick's run.
-
-    One transaction: the trigger update is conditional on nobody having moved it, the run put
-    on no run with that id existing. False if either condition failed (another dispatcher won).
-    """
-    from pynamodb.exceptions import TransactWriteError
-    from pynamodb.transactions import TransactWrite
-
-    from chalicelib.store.models import RunItem
-
-    actions = [TaskItem.last_fire_at.set(to_iso(expected))]
-    if next_fire_at is None:
-        actions += [TaskItem.next_fire_at.remove(), TaskItem.due_shard.remove()]
-    else:
-        actions.append(TaskItem.next_fire_at.set(to_iso(next_fire_at)))
-    connection = transaction_connection()
-    try:
-        with TransactWrite(connection=connection) as transaction:
-            transaction.update(
-                TaskItem(tenant, _sk(task_id)), actions=actions, condition=TaskItem.next_fire_at == to_iso(expected)
-            )
-            transaction.save(run_item, condition=RunItem.sk.does_not_exist())
-    except TransactWriteError as exc:
-        if getattr(exc, "cause_response_code", None) == "TransactionCanceledException":
-            return False
-        raise
-    return True
-
-
-def delete_subscriptions_from(tenant: str, parent_id: str) -> int:
-    """Remove every subscription edge whose parent is `parent_id` (the parent was deleted);
-    returns how many went."""
-    removed = 0
-    for item in RecordItem.query(tenant, RecordItem.sk.startswith(f"{SUB_PREFIX}{parent_id}#")):
-        item.delete()
-        removed += 1
-    return removed
-
-
-NAME_PREFIX = "name#"
-
-
-def claim_unique_name(tenant: str, key: str, task_id: str) -> bool:
-    """Record that the unique name `key` belongs to `task_id` (a conditional put, so two racing
-    claims cannot both win); False when another task holds it. Claiming one's own name is True."""
-    try:
-        RecordItem(tenant, NAME_PREFIX + key, data={"task_id": task_id}).save(condition=RecordItem.pk.does_not_exist())
-        return True
-    except PutError as exc:
-        if not _conditional_failed(exc):
-            raise
-    try:
-        holder = RecordItem.get(tenant, NAME_PREFIX + key, consistent_read=True)
-    except DoesNotExist:
-        return claim_unique_name(tenant, key, task_id)  # released in between: try again
-    return holder.data.get("task_id") == task_id
-
-
-def release_unique_name(tenant: str, key: str, task_id: str) -> None:
-    """Forget that `task_id` holds the unique name `key` (nothing happens if another task holds it)."""
-    try:
-        holder = RecordItem.get(tenant, NAME_PREFIX + key, consistent_read=True)
-    except DoesNotExist:
-        return
-    if holder.data.get("task_id") == task_id:
-        holder.delete()
+    def disable(self, tenant: str, task_id: str, *, code: str, now: datetime) -> None:
+        disable(tenant, task_id, code=code, now=now)

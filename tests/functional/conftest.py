@@ -1,7 +1,8 @@
 """Functional tests: the app through chalice.test.Client against moto.
 
 `aws` gives an in-process moto backend with every resource from template.yaml created;
-`moto_server` gives a real moto server on loopback for tests that race threads against it.
+`moto_server` gives a real moto server on loopback for tests that race threads against it;
+`twin` installs the in-memory twin of the store instead (the engine's policy tests).
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ import pytest
 from moto import mock_aws
 
 from chalicelib import settings
+from chalicelib.engine import backend
 from chalicelib.runtime import moto_isolation, wiring
 from chalicelib.runtime.resources import create_resources
+from chalicelib.store.memory import MemoryState, memory_backend
 
 
 def _bind(env: dict[str, str], endpoint: str | None) -> settings.Settings:
@@ -65,6 +68,30 @@ def server_aws(moto_server):
 @pytest.fixture
 def client(aws):
     """chalice.test.Client over the app, backed by `aws`."""
+    from chalice.test import Client
+
+    import app as app_module
+
+    with Client(app_module.app) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def twin_state():
+    """The tables of the in-memory twin (for a test that leaves a record behind by hand)."""
+    return MemoryState()
+
+
+@pytest.fixture
+def twin(twin_state):
+    """The in-memory twin of the store installed as the engine's backend; yields its ports."""
+    with backend.using(memory_backend(twin_state)) as ports:
+        yield ports
+
+
+@pytest.fixture
+def twin_client(twin):
+    """chalice.test.Client over the app, backed by the in-memory twin."""
     from chalice.test import Client
 
     import app as app_module

@@ -1,4 +1,7 @@
-"""Drive the engine by hand: an injected clock and a run queue the test delivers from."""
+"""Drive the engine by hand: an injected clock and a run queue the test delivers from.
+
+`make_harness` drives the engine over DynamoDB on moto; `make_twin_harness` over the in-memory
+twin (the engine's policy tests: the same engine code, in unit time)."""
 
 from __future__ import annotations
 
@@ -6,7 +9,9 @@ import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from chalicelib import settings as settings_module
 from chalicelib.engine import dispatch, maintenance, worker
+from chalicelib.engine.backend import Backend
 from chalicelib.engine.roles import QueueMessage
 from chalicelib.settings import Settings
 from chalicelib.store import queue
@@ -77,4 +82,13 @@ class Harness:
 def make_harness(monkeypatch, settings: Settings, start: datetime | None = None) -> Harness:
     harness = Harness(settings=settings, clock=FakeClock(start or datetime(2026, 1, 5, 12, 0, 0, tzinfo=UTC)))
     monkeypatch.setattr(queue, "send_run", harness.send)
+    return harness
+
+
+def make_twin_harness(monkeypatch, twin: Backend, start: datetime | None = None) -> Harness:
+    """A harness over the in-memory twin `twin` (installed as the backend by the `twin` fixture);
+    messages sent to its runs queue are captured by the harness, as with `make_harness`."""
+    harness = Harness(settings=settings_module.current(),
+                      clock=FakeClock(start or datetime(2026, 1, 5, 12, 0, 0, tzinfo=UTC)))
+    monkeypatch.setattr(twin.queue, "send_run", harness.send)
     return harness

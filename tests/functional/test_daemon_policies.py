@@ -1,5 +1,5 @@
 """The daemon face's policies end to end through its API: overlap, catch-up, retries with each
-backoff, timeouts and log caps (chalice.test.Client, moto, an injected clock)."""
+backoff, timeouts and log caps (chalice.test.Client over the in-memory twin, an injected clock)."""
 
 from __future__ import annotations
 
@@ -7,16 +7,22 @@ from datetime import timedelta
 
 import pytest
 
+from chalicelib.engine import backend
 from chalicelib.engine import runs as run_engine
-from chalicelib.store import tasks as task_store
 from chalicelib.timefmt import from_iso, utcnow
-from tests.functional.engine_harness import make_harness
+from tests.functional.engine_harness import make_twin_harness
 from tests.functional.test_daemon_api import call, put
 
 
 @pytest.fixture
-def h(client, aws, monkeypatch):
-    return make_harness(monkeypatch, aws, utcnow())
+def client(twin_client):
+    """The daemon face over the in-memory twin."""
+    return twin_client
+
+
+@pytest.fixture
+def h(client, twin, monkeypatch):
+    return make_twin_harness(monkeypatch, twin, utcnow())
 
 
 def runs(client, name: str, query: str = "") -> list[dict]:
@@ -30,7 +36,7 @@ def trigger(client, name: str) -> str:
 
 
 def hold_slot(name: str, run_id: str = "0000000000000-holder") -> None:
-    assert task_store.acquire_slot("acme", f"daemon:{name}", run_id, 1)
+    assert backend.current().slots.acquire_slot("acme", f"daemon:{name}", run_id, 1)
 
 
 def test_overlap_skip_records_a_skipped_run_that_never_executed(client, h):
@@ -49,8 +55,8 @@ def test_overlap_queue_refuses_past_queue_max_and_runs_the_rest_in_order(client,
     h.deliver()
     assert call(client, "GET", f"/api/tasks/queued/runs/{first}")[1]["status"] == "pending"
     assert call(client, "GET", f"/api/tasks/queued/runs/{second}")[1]["end_reason"] == "queue_full"
-    task_store.release_slot("acme", "daemon:queued", "0000000000000-holder")
-    h.send("acme", "daemon:queued", task_store.pop_waiting("acme", "daemon:queued"))
+    backend.current().slots.release_slot("acme", "daemon:queued", "0000000000000-holder")
+    h.send("acme", "daemon:queued", backend.current().slots.pop_waiting("acme", "daemon:queued"))
     h.deliver()
     assert call(client, "GET", f"/api/tasks/queued/runs/{first}")[1]["end_reason"] == "success"
 

@@ -1,4 +1,5 @@
-"""The dispatcher follows the schedule model's DST rule (DESIGN.md section 4), on an injected clock.
+"""The dispatcher follows the schedule model's DST rule (DESIGN.md section 4), on an injected clock,
+over the in-memory twin.
 
 A *wildcard job* has a minute or hour field that starts with `*`; every other job is *fixed*.
 America/New_York in 2026: gap 2026-03-08 02:00-03:00 local (07:00Z); fold 2026-11-01 01:00-02:00
@@ -13,7 +14,7 @@ import pytest
 
 from chalicelib.engine import runs, tasks
 from chalicelib.engine.model import EndReason, RunStatus, TaskSpec, TriggerSpec
-from tests.functional.engine_harness import Harness, make_harness
+from tests.functional.engine_harness import Harness, make_twin_harness
 
 NY = "America/New_York"
 
@@ -41,9 +42,9 @@ def outcomes(task_id: str) -> list[tuple[str, str]]:
 
 
 @pytest.fixture
-def fold(aws, monkeypatch):
+def fold(twin, monkeypatch):
     start = datetime(2026, 11, 1, 4, 50, tzinfo=UTC)  # 00:50-04:00
-    h = make_harness(monkeypatch, aws, start)
+    h = make_twin_harness(monkeypatch, twin, start)
     define("fixed", "30 1 * * *", start)
     define("wildcard", "*/30 1 * * *", start)
     dispatch_until(h, start + timedelta(hours=2))
@@ -68,9 +69,9 @@ def test_the_fall_back_repeat_of_a_wildcard_job_executes(fold):
     ]
 
 
-def test_in_the_spring_forward_gap_a_fixed_job_is_caught_up_and_a_wildcard_job_is_not(aws, monkeypatch):
+def test_in_the_spring_forward_gap_a_fixed_job_is_caught_up_and_a_wildcard_job_is_not(twin, monkeypatch):
     start = datetime(2026, 3, 8, 6, 20, tzinfo=UTC)  # 01:20-05:00
-    h = make_harness(monkeypatch, aws, start)
+    h = make_twin_harness(monkeypatch, twin, start)
     define("fixed", "30 2 * * *", start)
     define("wildcard", "30 * * * *", start)
     dispatch_until(h, start + timedelta(hours=1, minutes=20))

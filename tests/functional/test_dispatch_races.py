@@ -96,10 +96,9 @@ def test_a_contested_transaction_has_one_winner_on_the_embedded_backend(server_a
 
 
 def _contest(rounds: int) -> list[int]:
+    from chalicelib.engine import backend
     from chalicelib.engine.model import Run
     from chalicelib.engine.model import RunStatus as Status
-    from chalicelib.store import tasks as task_store
-    from chalicelib.store.codec import run_to_item
 
     winners = []
     for n in range(rounds):
@@ -112,9 +111,8 @@ def _contest(rounds: int) -> list[int]:
         def claim(n=n, due=due) -> bool:
             run = Run(tenant="acme", task_id=f"c{n}", run_id=f"r{n}", status=Status.PENDING,
                       triggered_by=TriggeredBy.CRON, created_at=T0, nominal_at=due)
-            return task_store.claim_tick_with_run("acme", f"c{n}", expected=due,
-                                                  next_fire_at=due + timedelta(seconds=10),
-                                                  run_item=run_to_item(run))
+            return backend.current().triggers.claim_tick_with_run(
+                "acme", f"c{n}", expected=due, next_fire_at=due + timedelta(seconds=10), run=run)
 
         winners.append(sum(_race(claim, threads=4)))
     return winners
@@ -123,10 +121,9 @@ def _contest(rounds: int) -> list[int]:
 def test_a_cancelled_transaction_leaves_no_partial_write_on_the_embedded_backend(server_aws):
     """The embedded backend backs up the items a transaction targets (not whole tables); a
     cancelled transaction must still undo the writes that passed their condition."""
+    from chalicelib.engine import backend
     from chalicelib.engine.model import Run
     from chalicelib.engine.model import RunStatus as Status
-    from chalicelib.store import tasks as task_store
-    from chalicelib.store.codec import run_to_item
 
     tasks.save_task(tenant="acme", task_id="rb", face="test", name="rb",
                     spec=TaskSpec(executor="command", executor_config={"args": ["true"]},
@@ -136,11 +133,10 @@ def test_a_cancelled_transaction_leaves_no_partial_write_on_the_embedded_backend
     run = Run(tenant="acme", task_id="rb", run_id="r1", status=Status.PENDING, triggered_by=TriggeredBy.CRON,
               created_at=T0, nominal_at=due)
     step = timedelta(seconds=10)
-    assert task_store.claim_tick_with_run("acme", "rb", expected=due, next_fire_at=due + step,
-                                          run_item=run_to_item(run))
+    triggers = backend.current().triggers
+    assert triggers.claim_tick_with_run("acme", "rb", expected=due, next_fire_at=due + step, run=run)
     # the trigger condition passes, the run already exists: the whole transaction is cancelled
-    assert not task_store.claim_tick_with_run("acme", "rb", expected=due + step, next_fire_at=due + 2 * step,
-                                              run_item=run_to_item(run))
+    assert not triggers.claim_tick_with_run("acme", "rb", expected=due + step, next_fire_at=due + 2 * step, run=run)
     assert tasks.get_task("acme", "rb").next_fire_at == due + step
     assert [r.run_id for r in runs.runs_of("acme", "rb")] == ["r1"]
 
@@ -148,9 +144,8 @@ def test_a_cancelled_transaction_leaves_no_partial_write_on_the_embedded_backend
 def test_deleting_a_task_while_its_dispatcher_and_worker_run_leaves_no_run_pending(server_aws, monkeypatch):
     """A dispatcher creating runs and a worker queueing them behind a busy slot race the
     delete; once every message has been delivered, none of the task's runs is left pending."""
+    from chalicelib.engine import backend
     from chalicelib.engine.model import EndReason, Run
-    from chalicelib.store import runs as run_store
-    from chalicelib.store import tasks as task_store
 
     sent: list[str] = []
     lock = threading.Lock()
@@ -170,9 +165,10 @@ def test_deleting_a_task_while_its_dispatcher_and_worker_run_leaves_no_run_pendi
     # A run that holds the only slot, so the worker puts every delivered run in the wait queue.
     holder = Run(tenant="acme", task_id="busy", run_id="0-holder", status=RunStatus.PENDING,
                  triggered_by=TriggeredBy.API, created_at=T0)
-    run_store.create_run(holder)
-    assert task_store.acquire_slot("acme", "busy", "0-holder", 1)
-    assert run_store.start_run("acme", "busy", "0-holder", worker_id="w", now=T0, lease_until=T0 + timedelta(hours=1))
+    backend.current().runs.create_run(holder)
+    assert backend.current().slots.acquire_slot("acme", "busy", "0-holder", 1)
+    assert backend.current().runs.start_run("acme", "busy", "0-holder", worker_id="w", now=T0,
+                                            lease_until=T0 + timedelta(hours=1))
     later = T0 + timedelta(minutes=5)  # past every nominal time: the worker never waits
     dispatched = threading.Event()
 
@@ -207,7 +203,7 @@ def test_deleting_a_task_while_its_dispatcher_and_worker_run_leaves_no_run_pendi
     _race(one_role, threads=3)
     # Every message was delivered once and handled (a run put in the wait queue has no message
     # left), as SQS does once the handler succeeds.
-    left = {run.run_id: run for run in run_store.list_runs("acme", "busy")}
+    left = {run.run_id: run for run in backend.current().runs.list_runs("acme", "busy")}
     assert len(left) > 3
     assert [run.run_id for run in left.values() if run.status is RunStatus.PENDING] == []
     never_started = [run for run in left.values() if run.run_id != "0-holder"]

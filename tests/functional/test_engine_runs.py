@@ -1,4 +1,5 @@
-"""The engine against moto: dispatch, execution, overlap, retries, chains, crashes, retention."""
+"""The engine's policies over the in-memory twin: dispatch, execution, overlap, retries, chains,
+crashes, retention (the store's side of each is pinned over both stores in tests/contract)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from chalicelib.engine import maintenance, runs, services, tasks
+from chalicelib.engine import backend, maintenance, runs, services, tasks
 from chalicelib.engine.model import (
     Backoff,
     CatchUpPolicy,
@@ -20,9 +21,7 @@ from chalicelib.engine.model import (
     TriggerSpec,
 )
 from chalicelib.errors import Conflict, NotFound
-from chalicelib.store import runs as run_store
-from chalicelib.store import tasks as task_store
-from tests.functional.engine_harness import make_harness
+from tests.functional.engine_harness import make_twin_harness
 
 T0 = datetime(2026, 1, 5, 12, 0, 0, tzinfo=UTC)
 
@@ -41,8 +40,8 @@ def all_runs(task_id: str, tenant: str = "acme"):
 
 
 @pytest.fixture
-def h(aws, monkeypatch):
-    return make_harness(monkeypatch, aws, T0)
+def h(twin, monkeypatch):
+    return make_twin_harness(monkeypatch, twin, T0)
 
 
 def test_a_due_cron_tick_creates_one_run_that_starts_on_its_second(h):
@@ -155,9 +154,9 @@ def test_log_overflow_with_kill_task_ends_the_run_log_overflow(h):
 
 
 def _hold_slot(task_id: str, run_id: str = "0000000000000-holder"):
-    from chalicelib.store import tasks as task_store
+    from chalicelib.engine import backend
 
-    assert task_store.acquire_slot("acme", task_id, run_id, 1)
+    assert backend.current().slots.acquire_slot("acme", task_id, run_id, 1)
 
 
 def test_overlap_skip_records_a_skipped_run(h):
@@ -170,7 +169,7 @@ def test_overlap_skip_records_a_skipped_run(h):
 
 
 def test_overlap_queue_waits_fifo_and_refuses_past_queue_max(h):
-    from chalicelib.store import tasks as task_store
+    from chalicelib.engine import backend
 
     define("queued", sh("true", on_overlap=Overlap.QUEUE, queue_max=2))
     _hold_slot("queued")
@@ -181,8 +180,8 @@ def test_overlap_queue_waits_fifo_and_refuses_past_queue_max(h):
     assert [s.status for s in states[:2]] == [RunStatus.PENDING, RunStatus.PENDING]
     assert states[2].end_reason is EndReason.QUEUE_FULL
     # The holder finishes: the waiting runs start in order.
-    task_store.release_slot("acme", "queued", "0000000000000-holder")
-    head = task_store.pop_waiting("acme", "queued")
+    backend.current().slots.release_slot("acme", "queued", "0000000000000-holder")
+    head = backend.current().slots.pop_waiting("acme", "queued")
     assert head == made[0].run_id
     h.send("acme", "queued", head)
     h.deliver()
@@ -197,7 +196,7 @@ def test_overlap_terminate_asks_the_oldest_active_run_to_stop(h):
     _hold_slot("latest-wins", old.run_id)
     new = runs.trigger_run(task, triggered_by=TriggeredBy.API, now=h.clock())
     h.deliver()
-    assert run_store.get_run("acme", "latest-wins", old.run_id).stop_requested
+    assert backend.current().runs.get_run("acme", "latest-wins", old.run_id).stop_requested
     assert runs.get_run("acme", "latest-wins", new.run_id).status is RunStatus.PENDING
 
 
@@ -216,32 +215,30 @@ def test_a_parent_success_starts_the_child_subscribed_to_success_only(h):
     assert all_runs("on-failure") == []
 
 
-def test_subscriptions_follow_the_childs_spec_and_a_stale_edge_starts_nothing(h):
-    from chalicelib.store.models import RecordItem
-
+def test_subscriptions_follow_the_childs_spec_and_a_stale_edge_starts_nothing(h, twin_state):
     define("parent", sh("true"))
     define("child", sh("true", subscriptions=(Subscription(parent_task_id="parent"),)))
-    assert [child for child, _ in task_store.subscribers("acme", "parent")] == ["child"]
+    assert [child for child, _ in backend.current().subscriptions.subscribers("acme", "parent")] == ["child"]
     # replaced without the subscription: its edge goes
     tasks.save_task(tenant="acme", task_id="child", face="test", name="child", spec=sh("true"), enabled=True,
                     document=None, now=T0, expected_revision=1)
-    assert list(task_store.subscribers("acme", "parent")) == []
+    assert list(backend.current().subscriptions.subscribers("acme", "parent")) == []
     # an edge left behind (a crash between the task write and the edge write) starts nothing
-    RecordItem("acme", "sub#parent#child", data={"outcomes": None}).save()
+    twin_state.subscriptions[("acme", "parent", "child")] = None
     runs.trigger_run(tasks.get_task("acme", "parent"), triggered_by=TriggeredBy.API, now=h.clock())
     h.deliver()
     assert all_runs("child") == []
     define("orphan", sh("true", subscriptions=(Subscription(parent_task_id="parent"),)))
     tasks.delete_task("acme", "orphan", now=h.clock())
-    assert [child for child, _ in task_store.subscribers("acme", "parent")] == ["child"]
+    assert [child for child, _ in backend.current().subscriptions.subscribers("acme", "parent")] == ["child"]
 
 
 def test_a_worker_that_dies_leaves_a_run_that_ends_crashed_and_is_retried(h):
     define("fragile", sh("true", retry_attempts=1))
     run = runs.trigger_run(tasks.get_task("acme", "fragile"), triggered_by=TriggeredBy.API, now=h.clock())
     h.sent.clear()
-    started = run_store.start_run("acme", "fragile", run.run_id, worker_id="dead-worker", now=h.clock(),
-                                  lease_until=h.clock() + timedelta(seconds=60))
+    started = backend.current().runs.start_run("acme", "fragile", run.run_id, worker_id="dead-worker",
+                                               now=h.clock(), lease_until=h.clock() + timedelta(seconds=60))
     assert started is not None
     h.clock.advance(61)
     assert maintenance.sweep_expired_leases(h.clock()) == 1

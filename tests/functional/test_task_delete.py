@@ -1,4 +1,4 @@
-"""Deleting a task ends its runs that have not ended, on an injected clock.
+"""Deleting a task ends its runs that have not ended, on an injected clock, over the in-memory twin.
 
 Pending and queued runs end `stopped` with the detail "task deleted" and never execute; a
 running run is told to stop; a run created after the delete by a caller that still held the
@@ -11,18 +11,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from chalicelib.engine import runs, tasks
+from chalicelib.engine import backend, runs, tasks
 from chalicelib.engine.model import EndReason, Overlap, RunStatus, TaskSpec, TriggeredBy, TriggerSpec
-from chalicelib.store import runs as run_store
-from chalicelib.store import tasks as task_store
-from tests.functional.engine_harness import make_harness
+from tests.functional.engine_harness import make_twin_harness
 
 T0 = datetime(2026, 1, 5, 12, 0, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def h(aws, monkeypatch):
-    return make_harness(monkeypatch, aws, T0)
+def h(twin, monkeypatch):
+    return make_twin_harness(monkeypatch, twin, T0)
 
 
 def define(name: str, **kw) -> None:
@@ -44,14 +42,14 @@ def test_deleting_a_task_ends_its_pending_and_queued_runs_and_stops_the_running_
     assert h.tick()["fired"] == 6  # 12:00:10 ... 12:01:00, each sent with its delay
     first = h.sent[0]
     task = tasks.get_task("acme", "busy")
-    assert task_store.acquire_slot("acme", "busy", first.run_id, 1)
-    running = run_store.start_run("acme", "busy", first.run_id, worker_id="elsewhere", now=h.clock(),
+    assert backend.current().slots.acquire_slot("acme", "busy", first.run_id, 1)
+    running = backend.current().runs.start_run("acme", "busy", first.run_id, worker_id="elsewhere", now=h.clock(),
                                   lease_until=h.clock() + timedelta(minutes=5))
     delayed = h.sent[3:]
     h.sent[:] = h.sent[1:3]  # two more arrive and queue behind the running one; three are still delayed
     h.clock.advance(20)
     h.deliver()
-    assert task_store.get_item("acme", "busy").waiting == [m.run_id for m in h.delivered]
+    assert list(backend.current().slots.occupancy("acme", "busy").waiting) == [m.run_id for m in h.delivered]
 
     tasks.delete_task("acme", "busy", now=h.clock())
 
@@ -78,15 +76,15 @@ def test_a_run_whose_task_is_gone_when_it_would_queue_ends_at_once(h, monkeypatc
     """The worker read the task, then the task went before the run could take a slot or queue."""
     define("gone", on_overlap=Overlap.QUEUE)
     task = tasks.get_task("acme", "gone")
-    assert task_store.acquire_slot("acme", "gone", "someone-else", 1)
+    assert backend.current().slots.acquire_slot("acme", "gone", "someone-else", 1)
     run = runs.trigger_run(task, triggered_by=TriggeredBy.API, now=h.clock())
-    acquire = task_store.acquire_slot
+    acquire = backend.current().slots.acquire_slot
 
     def acquire_after_the_delete(tenant, task_id, run_id, parallelism):
-        task_store.delete_task(tenant, task_id, subscriptions=())
+        backend.current().tasks.delete_task(tenant, task_id, subscriptions=())
         return acquire(tenant, task_id, run_id, parallelism)
 
-    monkeypatch.setattr(task_store, "acquire_slot", acquire_after_the_delete)
+    monkeypatch.setattr(backend.current().slots, "acquire_slot", acquire_after_the_delete)
     h.deliver()
     ended = runs.get_run("acme", "gone", run.run_id)
     assert (ended.status, ended.end_reason, ended.detail) == (RunStatus.ENDED, EndReason.STOPPED, "task deleted")
@@ -96,18 +94,18 @@ def test_runs_the_dispatcher_and_worker_make_while_the_delete_runs_end_too(h, mo
     """One interleaving of the race in test_dispatch_races, replayed step by step: a tick is
     claimed and its run queued behind the busy slot just before the task item goes."""
     define("ticking", trigger=TriggerSpec(expression="*/10 * * * * *"), on_overlap=Overlap.QUEUE, queue_max=10)
-    assert task_store.acquire_slot("acme", "ticking", "holder", 1)
-    delete_item = task_store.delete_task
+    assert backend.current().slots.acquire_slot("acme", "ticking", "holder", 1)
+    delete_item = backend.current().tasks.delete_task
 
     def dispatcher_and_worker_first(tenant, task_id, *, subscriptions):
         h.clock.advance(5)
         assert h.tick()["fired"] == 6
         h.clock.advance(60)
         h.deliver()
-        assert len(task_store.get_item(tenant, task_id).waiting) == 6
+        assert len(list(backend.current().slots.occupancy(tenant, task_id).waiting)) == 6
         delete_item(tenant, task_id, subscriptions=subscriptions)
 
-    monkeypatch.setattr(task_store, "delete_task", dispatcher_and_worker_first)
+    monkeypatch.setattr(backend.current().tasks, "delete_task", dispatcher_and_worker_first)
     tasks.delete_task("acme", "ticking", now=h.clock())
     left = list(runs.runs_of("acme", "ticking"))
     assert len(left) == 6

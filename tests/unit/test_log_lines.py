@@ -7,14 +7,8 @@ from datetime import UTC, datetime
 
 from chalicelib.engine.command_process import _pump
 from chalicelib.engine.log_pages import read_log
-from chalicelib.engine.run_log import (
-    CHUNK_BYTES,
-    MAX_LINE_BYTES,
-    InMemoryLogChunkStore,
-    LogOnFull,
-    RunLogWriter,
-    cap_line,
-)
+from chalicelib.engine.run_log import CHUNK_BYTES, MAX_LINE_BYTES, LogOnFull, RunLogWriter, cap_line
+from chalicelib.store.memory import MemoryLogChunkStore
 
 KEY = "acme/t/run"
 
@@ -60,7 +54,7 @@ def test_the_command_reader_keeps_at_most_the_cap_of_a_megabyte_line_and_counts_
 
 
 def test_chunks_are_stored_by_size_as_well_as_by_line_count():
-    store = InMemoryLogChunkStore()
+    store = MemoryLogChunkStore()
     log = writer(store)
     for _ in range(40):
         log.write("stdout", "y" * 60_000)
@@ -71,7 +65,7 @@ def test_chunks_are_stored_by_size_as_well_as_by_line_count():
 
 
 def test_a_page_stops_at_the_byte_budget_and_names_the_next_line():
-    store = InMemoryLogChunkStore()
+    store = MemoryLogChunkStore()
     log = writer(store, chunk_lines=7)
     for i in range(1, 101):
         log.write("stdout", f"{i:04d}")  # 5 bytes a line with its newline
@@ -83,7 +77,7 @@ def test_a_page_stops_at_the_byte_budget_and_names_the_next_line():
 
 
 def test_a_page_says_nothing_follows_at_the_end_of_the_log():
-    store = InMemoryLogChunkStore()
+    store = MemoryLogChunkStore()
     log = writer(store, chunk_lines=7)
     for i in range(1, 101):
         log.write("stdout", str(i))

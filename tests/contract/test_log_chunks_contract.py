@@ -7,19 +7,16 @@ from datetime import UTC, datetime
 
 import pytest
 
-from chalicelib.engine import logs
 from chalicelib.engine.log_pages import read_log
-from chalicelib.engine.run_log import ChunkRef, InMemoryLogChunkStore, LogOnFull, RunLogWriter
+from chalicelib.engine.run_log import ChunkRef, LogOnFull, RunLogWriter
 
 KEY = "acme/daemon:t/run-1"
 
 
-@pytest.fixture(params=["memory", "s3"])
-def store(request):
-    if request.param == "memory":
-        return InMemoryLogChunkStore()
-    request.getfixturevalue("aws")
-    return logs.log_store()
+@pytest.fixture
+def store(store):
+    """The log chunk store of each backend (the contract's `store` fixture)."""
+    return store.logs
 
 
 def clock() -> datetime:
@@ -69,3 +66,7 @@ def test_deleting_a_log_removes_its_chunks_and_head_and_nothing_else(store):
     store.delete_log(KEY)
     assert store.get_head(KEY) is None and list(store.chunks_from(KEY, 1)) == []
     assert store.get_head("acme/daemon:t/run-10").total_lines == 5
+
+
+def test_a_runs_log_key_starts_with_its_tenant_and_task(store):
+    assert store.log_key("acme", "daemon:t", "run-1") == KEY

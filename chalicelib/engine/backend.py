@@ -1,0 +1,79 @@
+"""How the engine reaches storage: one bundle of ports, looked up when a call needs it.
+
+`current()` answers the installed backend, or else the deployed set (DynamoDB, SQS, S3) for
+the current settings, built by `chalicelib/backends.py` on first use, like the Chalice
+workshop's `get_app_db()`: nothing connects at import and warm Lambdas reuse the clients.
+Tests install the in-memory twin with `use()` or `using()`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from chalicelib.engine.ports import (
+    EventLog,
+    FailureCounter,
+    Heartbeats,
+    HeldSlotStore,
+    LogChunkStore,
+    NameClaims,
+    RateCounter,
+    RunsQueue,
+    RunStore,
+    SlotStore,
+    SubscriptionStore,
+    TaskStore,
+    TriggerStore,
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Backend:
+    """Every port the engine calls, from one implementation."""
+
+    tasks: TaskStore
+    triggers: TriggerStore
+    slots: SlotStore
+    failures: FailureCounter
+    subscriptions: SubscriptionStore
+    names: NameClaims
+    runs: RunStore
+    events: EventLog
+    queue: RunsQueue
+    logs: LogChunkStore
+    held_slots: HeldSlotStore
+    rate_limits: RateCounter
+    heartbeats: Heartbeats
+
+
+_installed: Backend | None = None
+
+
+def current() -> Backend:
+    """The backend engine calls go to."""
+    if _installed is not None:
+        return _installed
+    # The composition root lives outside the engine; it is imported here, on first use, so the
+    # engine names no storage module and importing it loads no AWS library.
+    from chalicelib import backends
+
+    return backends.deployed()
+
+
+def use(backend: Backend | None) -> None:
+    """Send engine calls to `backend` from now on (None: back to the deployed set)."""
+    global _installed
+    _installed = backend
+
+
+@contextmanager
+def using(backend: Backend) -> Iterator[Backend]:
+    """Send engine calls to `backend` inside the block, then to what was installed before."""
+    previous = _installed
+    use(backend)
+    try:
+        yield backend
+    finally:
+        use(previous)

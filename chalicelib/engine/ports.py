@@ -1,0 +1,319 @@
+"""What the engine needs from storage, stated as small ports.
+
+Each port is a `typing.Protocol` over the engine's own values (engine/model.py, the log values):
+no stored item or AWS response crosses one. A lost race is an outcome the port returns (False,
+None, a refused answer) or a domain error (`NotFound`, `Conflict`), as the method says; a
+conditional write never leaves a half-changed item.
+
+The store package implements every port twice: over DynamoDB, SQS and S3 (`store/*.py`) and
+in memory (`store/memory/`), with the same conditional semantics; `tests/contract/` runs one
+suite over both. The engine reaches them through `engine/backend.py`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from chalicelib.engine.log_values import ChunkRef, LogHead, LogLine
+from chalicelib.engine.model import EndReason, Run, RunStatus, Subscription, Task, TaskSpec
+
+
+@dataclass(frozen=True, kw_only=True)
+class Occupancy:
+    """Who holds a task's concurrency slots and who waits for one."""
+
+    #: Ids of the runs holding a slot.
+    active: frozenset[str]
+    #: Ids of the runs waiting for a slot, first in line first.
+    waiting: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class SlotAnswer:
+    """The outcome of asking for a held-request slot."""
+
+    #: The slot taken, or None when every slot is held.
+    slot: int | None
+    #: When refused: the epoch second at which the first held slot's lease ends.
+    free_at: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeadLetter:
+    """A run message that failed repeatedly and was set aside."""
+
+    #: The message body as sent (a run message, or anything else that reached the queue).
+    body: str
+    #: What deleting it takes.
+    receipt: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    """One event of a task's stream."""
+
+    #: Its number in the stream, from 1, without gaps.
+    sequence: int
+    type: str
+    #: When it happened (ISO-8601 UTC, as stored).
+    at: str
+    data: dict[str, Any]
+
+
+class TaskStore(Protocol):
+    """Task definitions: create, replace (optimistic revision), delete, read, list."""
+
+    def get_task(self, tenant: str, task_id: str) -> Task:
+        """The task, or `NotFound` (also for another tenant's id)."""
+        ...
+
+    def put_task(self, *, tenant: str, task_id: str, face: str, name: str, enabled: bool, spec: TaskSpec,
+                 document: dict | None, next_fire_at: datetime | None, due_shards: int, now: datetime,
+                 expected_revision: int | None, disabled_code: str | None = None) -> Task:
+        """Create (`expected_revision` None) or replace a task, keeping its trigger state, slots
+        and counters; its chain edges follow `spec.subscriptions`. A lost race is a `Conflict`."""
+        ...
+
+    def delete_task(self, tenant: str, task_id: str, *, subscriptions: tuple[Subscription, ...]) -> None:
+        """Delete the task and its chain edges both ways; `NotFound` if it is gone already."""
+        ...
+
+    def list_tasks(self, tenant: str, *, face: str | None = None) -> Iterator[Task]:
+        """Every task of a tenant (of one face), in id order."""
+        ...
+
+    def tasks_by_update(self, tenant: str, face: str, *, descending: bool, after: dict[str, str] | None = None,
+                        first_chunk: int = 25) -> Iterator[tuple[Task, dict[str, str]]]:
+        """A face's tasks in `updated_at` order, each with a position to resume behind it."""
+        ...
+
+    def disable(self, tenant: str, task_id: str, *, code: str, now: datetime) -> None:
+        """Turn the task's triggers off, saying why (nothing if it is gone)."""
+        ...
+
+
+class TriggerStore(Protocol):
+    """The due index and the claim of a tick."""
+
+    def due_keys(self, shard: str, horizon: datetime) -> Iterator[tuple[str, str]]:
+        """(tenant, task id) of the tasks in `shard` whose next fire is at or before `horizon`."""
+        ...
+
+    def advance_trigger(self, tenant: str, task_id: str, *, expected: datetime, next_fire_at: datetime | None,
+                        last_fire_at: datetime) -> bool:
+        """Move the trigger on from `expected` if nobody else did; True if this call did."""
+        ...
+
+    def claim_tick_with_run(self, tenant: str, task_id: str, *, expected: datetime,
+                            next_fire_at: datetime | None, run: Run) -> bool:
+        """Move the trigger on from `expected` and create `run`, both or neither; False when
+        another dispatcher won either."""
+        ...
+
+
+class SlotStore(Protocol):
+    """A task's concurrency slots and its FIFO wait queue (both live on the task)."""
+
+    def acquire_slot(self, tenant: str, task_id: str, run_id: str, parallelism: int) -> bool:
+        """Take one of `parallelism` slots for `run_id` (True again if it holds one); False when
+        all are held or the task is gone."""
+        ...
+
+    def release_slot(self, tenant: str, task_id: str, run_id: str) -> Task | None:
+        """Give back `run_id`'s slot: the task as the write left it, or None if it held none."""
+        ...
+
+    def occupancy(self, tenant: str, task_id: str) -> Occupancy:
+        """Who holds a slot and who waits; `NotFound` when the task is gone."""
+        ...
+
+    def enqueue_waiting(self, tenant: str, task_id: str, run_id: str, queue_max: int) -> bool:
+        """Append `run_id` to the wait queue unless it holds `queue_max` or the task is gone."""
+        ...
+
+    def pop_waiting(self, tenant: str, task_id: str) -> str | None:
+        """Take the head of the wait queue (None if empty); two pops never take the same run."""
+        ...
+
+    def remove_waiting(self, tenant: str, task_id: str, run_id: str) -> None:
+        """Drop `run_id` from the wait queue wherever it stands."""
+        ...
+
+
+class FailureCounter(Protocol):
+    """A task's count of consecutive failures."""
+
+    def record_outcome(self, tenant: str, task_id: str, *, failed: bool) -> int:
+        """Add one failure (or reset on success) atomically; the new count (0 if the task is gone)."""
+        ...
+
+
+class SubscriptionStore(Protocol):
+    """Chain edges "child runs when parent finishes", written with the child's task."""
+
+    def subscribers(self, tenant: str, parent_id: str) -> Iterator[tuple[str, frozenset[str] | None]]:
+        """(child id, outcomes filter) of every task that runs when `parent_id` finishes."""
+        ...
+
+    def has_subscription(self, tenant: str, parent_id: str, child_id: str) -> bool: ...
+
+    def subscriptions_of_tenant(self, tenant: str) -> Iterator[tuple[str, str, frozenset[str] | None]]:
+        """(parent id, child id, outcomes) of every edge of a tenant."""
+        ...
+
+
+class NameClaims(Protocol):
+    """Names that must be unique in a tenant."""
+
+    def claim(self, tenant: str, key: str, task_id: str) -> bool:
+        """Reserve `key` for `task_id`; False when another task holds it (True for its holder)."""
+        ...
+
+    def release(self, tenant: str, key: str, task_id: str) -> None:
+        """Forget the reservation if `task_id` holds it."""
+        ...
+
+
+class RunStore(Protocol):
+    """Runs: created at most once per id, moved between states by conditional writes."""
+
+    def create_run(self, run: Run) -> bool:
+        """Store a new run unless one with its id exists; True if created."""
+        ...
+
+    def get_run(self, tenant: str, task_id: str, run_id: str) -> Run:
+        """One run, or `NotFound`."""
+        ...
+
+    def find_run(self, tenant: str, run_id: str) -> Run:
+        """A run from its id alone, or `NotFound`."""
+        ...
+
+    def list_runs(self, tenant: str, task_id: str, *, newest_first: bool = True,
+                  limit: int | None = None) -> Iterator[Run]:
+        """A task's runs in id (time) order."""
+        ...
+
+    def list_tenant_runs(self, tenant: str, *, newest_first: bool = True) -> Iterator[Run]:
+        """Every run of a tenant by creation time."""
+        ...
+
+    def start_run(self, tenant: str, task_id: str, run_id: str, *, worker_id: str, now: datetime,
+                  lease_until: datetime) -> Run | None:
+        """PENDING -> RUNNING with a lease unless a stop was asked; None if that lost."""
+        ...
+
+    def renew_lease(self, tenant: str, task_id: str, run_id: str, *, worker_id: str,
+                    lease_until: datetime) -> bool | None:
+        """Extend the lease: None if the run is no longer `worker_id`'s, else whether a stop was asked."""
+        ...
+
+    def finish_run(self, tenant: str, task_id: str, run_id: str, *, reason: EndReason, exit_code: int,
+                   now: datetime, expected_status: RunStatus, worker_id: str | None = None,
+                   detail: str | None = None, http_status: int | None = None, log_lines: int | None = None,
+                   log_truncated: bool | None = None, expires_at: int | None = None) -> Run | None:
+        """End the run if it is still in `expected_status` (held by `worker_id`); None if not."""
+        ...
+
+    def request_stop(self, tenant: str, task_id: str, run_id: str) -> bool:
+        """Flag a run that has not ended to stop; False if it has ended."""
+        ...
+
+    def delete_run(self, tenant: str, task_id: str, run_id: str) -> None:
+        """Delete an ended run; `NotFound` if there is no ended run with that id."""
+        ...
+
+    def expired_leases(self, now: datetime) -> Iterator[tuple[str, str, str]]:
+        """(tenant, task id, run id) of running runs whose lease ran out before `now`."""
+        ...
+
+
+class EventLog(Protocol):
+    """Per-task event streams numbered by an atomic counter."""
+
+    def append_event(self, tenant: str, task_id: str, event_type: str, data: dict[str, Any], *, now: datetime,
+                     expires_at: int | None = None) -> int:
+        """Append an event; its sequence number (1, 2, ... per task, never reused)."""
+        ...
+
+    def list_events(self, tenant: str, task_id: str, *, after: int = 0, limit: int = 100) -> Iterator[Event]:
+        """The task's events after `after`, oldest first, at most `limit`."""
+        ...
+
+
+class RunsQueue(Protocol):
+    """Messages that ask a worker to start a run."""
+
+    def send_run(self, tenant: str, task_id: str, run_id: str, *, delay_seconds: float = 0.0) -> None:
+        """Ask for the run to start `delay_seconds` from now (rounded up, at most 15 minutes)."""
+        ...
+
+    def parse_run_message(self, payload: dict) -> tuple[str, str, str] | None:
+        """(tenant, task id, run id) of a message body this queue sent, or None if it is not one."""
+        ...
+
+    def dead_letters(self, max_messages: int = 10) -> list[DeadLetter]:
+        """A batch of messages that failed repeatedly (empty when none or no dead-letter queue)."""
+        ...
+
+    def delete_dead_letter(self, receipt: str) -> None: ...
+
+
+class HeldSlotStore(Protocol):
+    """A tenant's leased slots for held requests, shared by every API instance."""
+
+    def take_slot(self, tenant: str, *, cap: int, holder: str, now: int, until: int) -> SlotAnswer:
+        """A free slot (one of `cap`, free or its lease ended by epoch second `now`) until `until`."""
+        ...
+
+    def give_slot(self, tenant: str, slot: int, *, holder: str) -> None:
+        """Free `slot` if `holder` still has it."""
+        ...
+
+
+class RateCounter(Protocol):
+    """Fixed-window request counts."""
+
+    def count_hit(self, tenant: str, user: str, tier: str, window_start: int, *, expires_at: int) -> int:
+        """Add one to the window atomically; the window's count after it."""
+        ...
+
+
+class Heartbeats(Protocol):
+    """When each background role last ran."""
+
+    def record_heartbeat(self, role: str, *, now: datetime, **data: Any) -> None: ...
+
+    def read_heartbeats(self) -> dict[str, dict[str, Any]]:
+        """`{role: {at, count, ...}}` of the roles that ever ran; `NotReady` if unreachable."""
+        ...
+
+
+class LogChunkStore(Protocol):
+    """Where chunks of run-log lines live, and under which key a run's log is kept."""
+
+    def log_key(self, tenant: str, task_id: str, run_id: str) -> str:
+        """The key of a run's log (starts with the tenant, like every key)."""
+        ...
+
+    def put_chunk(self, log_key: str, chunk: ChunkRef, lines: list[LogLine]) -> None: ...
+
+    def get_chunk(self, log_key: str, chunk: ChunkRef, from_line: int = 0) -> list[LogLine]:
+        """The chunk's lines (those from `from_line` at least; a store may return more); empty
+        when it is gone (dropped meanwhile)."""
+        ...
+
+    def chunks_from(self, log_key: str, line: int) -> Iterator[ChunkRef]:
+        """The stored chunks whose last line is `line` or later, oldest first, fetched lazily."""
+        ...
+
+    def delete_chunk(self, log_key: str, chunk: ChunkRef) -> None: ...
+
+    def put_head(self, log_key: str, head: LogHead) -> None: ...
+
+    def get_head(self, log_key: str) -> LogHead | None: ...
+
+    def delete_log(self, log_key: str) -> None: ...

@@ -1,0 +1,112 @@
+"""Task definitions, their pagination, chain edges, unique names and the failure counter."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import timedelta
+
+import pytest
+
+from chalicelib.engine.model import Subscription
+from chalicelib.errors import Conflict, NotFound
+from tests.contract.conftest import T0, put, race
+
+
+def test_a_task_is_created_once_and_replaced_only_at_its_revision(store):
+    created = put(store, "t1")
+    assert (created.revision, created.created_at, created.document) == (1, T0, {"name": "t1"})
+    with pytest.raises(Conflict):
+        put(store, "t1")
+    replaced = put(store, "t1", now=T0 + timedelta(minutes=1), expected_revision=1)
+    assert (replaced.revision, replaced.created_at, replaced.updated_at) == (2, T0, T0 + timedelta(minutes=1))
+    with pytest.raises(Conflict):
+        put(store, "t1", expected_revision=1)
+    assert store.tasks.get_task("acme", "t1").revision == 2
+
+
+def test_another_tenants_task_is_not_found_and_a_deleted_task_is_gone(store):
+    put(store, "t1")
+    with pytest.raises(NotFound):
+        store.tasks.get_task("other", "t1")
+    store.tasks.delete_task("acme", "t1", subscriptions=())
+    with pytest.raises(NotFound):
+        store.tasks.get_task("acme", "t1")
+    with pytest.raises(NotFound):
+        store.tasks.delete_task("acme", "t1", subscriptions=())
+    with pytest.raises(NotFound):
+        put(store, "t1", expected_revision=1)
+
+
+def test_lists_are_in_id_order_and_filter_by_face(store):
+    for task_id, face in (("b", "daemon"), ("a", "test"), ("c", "test")):
+        put(store, task_id, face=face)
+    put(store, "z", tenant="other")
+    assert [t.task_id for t in store.tasks.list_tasks("acme")] == ["a", "b", "c"]
+    assert [t.task_id for t in store.tasks.list_tasks("acme", face="test")] == ["a", "c"]
+
+
+def test_tasks_by_update_resume_behind_a_position_in_both_directions(store):
+    for n in range(7):
+        put(store, f"t{n}", now=T0 + timedelta(seconds=n))
+    put(store, "elsewhere", face="daemon")
+    ascending = list(store.tasks.tasks_by_update("acme", "test", descending=False, first_chunk=2))
+    assert [t.task_id for t, _ in ascending] == [f"t{n}" for n in range(7)]
+    resumed = store.tasks.tasks_by_update("acme", "test", descending=False, after=ascending[2][1], first_chunk=2)
+    assert [t.task_id for t, _ in resumed] == ["t3", "t4", "t5", "t6"]
+    descending = list(store.tasks.tasks_by_update("acme", "test", descending=True, first_chunk=3))
+    assert [t.task_id for t, _ in descending] == [f"t{n}" for n in reversed(range(7))]
+    resumed = store.tasks.tasks_by_update("acme", "test", descending=True, after=descending[4][1])
+    assert [t.task_id for t, _ in resumed] == ["t1", "t0"]
+    # a change moves the task to the end
+    put(store, "t0", now=T0 + timedelta(minutes=5), expected_revision=1)
+    assert [t.task_id for t, _ in store.tasks.tasks_by_update("acme", "test", descending=True)][:2] == ["t0", "t6"]
+
+
+def test_chain_edges_follow_the_childs_spec_and_go_with_either_end(store):
+    put(store, "parent")
+    put(store, "child", subscriptions=(Subscription(parent_task_id="parent", outcomes=frozenset({"failed"})),))
+    put(store, "other", subscriptions=(Subscription(parent_task_id="parent"),))
+    assert list(store.subscriptions.subscribers("acme", "parent")) == [("child", frozenset({"failed"})),
+                                                                       ("other", None)]
+    assert store.subscriptions.has_subscription("acme", "parent", "child")
+    put(store, "child", expected_revision=1)
+    assert [c for c, _ in store.subscriptions.subscribers("acme", "parent")] == ["other"]
+    assert list(store.subscriptions.subscriptions_of_tenant("acme")) == [("parent", "other", None)]
+    store.tasks.delete_task("acme", "parent", subscriptions=())
+    assert list(store.subscriptions.subscriptions_of_tenant("acme")) == []
+
+
+def test_a_unique_name_has_one_holder_however_many_race_for_it(racing_store):
+    ids = itertools.count()
+    won = race(lambda: racing_store.names.claim("acme", "nightly", f"t{next(ids)}"), threads=6)
+    assert won.count(True) == 1
+
+
+def test_a_name_is_released_only_by_its_holder(store):
+    assert store.names.claim("acme", "nightly", "t1")
+    assert store.names.claim("acme", "nightly", "t1")  # its own name again
+    assert not store.names.claim("acme", "nightly", "t2")
+    assert store.names.claim("other", "nightly", "t2")  # names are per tenant
+    store.names.release("acme", "nightly", "t2")
+    assert not store.names.claim("acme", "nightly", "t2")
+    store.names.release("acme", "nightly", "t1")
+    assert store.names.claim("acme", "nightly", "t2")
+
+
+def test_consecutive_failures_count_up_reset_and_survive_a_replace(store):
+    put(store, "t1")
+    assert [store.failures.record_outcome("acme", "t1", failed=True) for _ in range(3)] == [1, 2, 3]
+    put(store, "t1", expected_revision=1)
+    assert store.tasks.get_task("acme", "t1").consecutive_failures == 3
+    assert store.failures.record_outcome("acme", "t1", failed=False) == 0
+    assert store.failures.record_outcome("acme", "gone", failed=True) == 0
+
+
+def test_disabling_stops_the_trigger_and_says_why(store):
+    put(store, "t1", next_fire_at=T0 + timedelta(minutes=1))
+    store.tasks.disable("acme", "t1", code="CONSECUTIVE-FAILURES", now=T0 + timedelta(seconds=1))
+    task = store.tasks.get_task("acme", "t1")
+    assert (task.enabled, task.disabled_code, task.next_fire_at, task.revision) == (
+        False, "CONSECUTIVE-FAILURES", None, 2)
+    assert not any(True for shard in range(4) for _ in store.triggers.due_keys(str(shard), T0 + timedelta(hours=1)))
+    store.tasks.disable("acme", "gone", code="X", now=T0)  # nothing to disable: no error
