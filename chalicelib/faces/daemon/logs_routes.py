@@ -10,7 +10,6 @@ line number, then `done` if the run has ended. A client's EventSource reconnects
 from __future__ import annotations
 
 import json
-import time
 
 from chalice import Response
 
@@ -80,10 +79,9 @@ def stream_log(call: Call, taskName: str, runId: str) -> Response:  # noqa: N803
     after = _last_event_id(call)
     hold = min(STREAM_HOLD_SECONDS, settings.current().max_hold_seconds)
     with held_requests.hold(call.principal.tenant, seconds=hold):
-        deadline = time.monotonic() + hold
-        while not run.is_terminal and time.monotonic() < deadline and logs.last_line(run) <= after:
-            time.sleep(_POLL_SECONDS)
-            run = run_engine.get_run(run.tenant, run.task_id, run.run_id)
+        run = held_requests.poll_until(run, lambda: run_engine.get_run(run.tenant, run.task_id, run.run_id),
+                                       lambda current: current.is_terminal or logs.last_line(current) > after,
+                                       seconds=hold, poll=_POLL_SECONDS)
         body = _events(run, after)
     return Response(body=body, status_code=200,
                     headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})

@@ -22,6 +22,9 @@ from chalicelib.faces.http import Call, json_response
 from chalicelib.permissions import Role
 from chalicelib.timefmt import utcnow
 
+#: How often a `wait=true` request looks at its run, seconds.
+WAIT_POLL_SECONDS = 0.25
+
 
 @face.route("/api/tasks/{taskName}/run", ["POST"], role=Role.OPERATOR, query=DaemonTriggerQuery,
             body=DaemonRunRequest, body_required=False, status=201, response=ref("DaemonRun"),
@@ -49,7 +52,8 @@ def trigger(call: Call, taskName: str) -> Response:  # noqa: N803 - the product'
     # The slot is taken before the run is created, so a refused request (429) writes nothing.
     with held_requests.hold(call.principal.tenant, seconds=hold):
         run = _trigger(task, override, values)
-        run = run_engine.wait_for_end(run.tenant, run.task_id, run.run_id, timeout=hold)
+        run = held_requests.poll_until(run, lambda: run_engine.get_run(run.tenant, run.task_id, run.run_id),
+                                       lambda current: current.is_terminal, seconds=hold, poll=WAIT_POLL_SECONDS)
     return json_response(render_run(run), 201)
 
 
