@@ -196,7 +196,8 @@ def _rule(info: Any, message: str) -> str:
             return f"must be at most {info.max_length} characters"
         if info.pattern is not None and "regex" in message:
             return f"must match {info.pattern}"
-    return "must be " + _noun(info) if info is not None else message
+    # Where the path leaves the declaration, say so plainly rather than pass on codec text.
+    return "must be " + _noun(info) if info is not None else "is not valid here"
 
 
 def _bounds(info: mi.IntType) -> str:
