@@ -10,9 +10,9 @@ from chalicelib import settings
 from chalicelib.engine.model import EndReason, Run, RunStatus, TriggeredBy
 from chalicelib.engine.rate_limits import count_request
 from chalicelib.errors import Forbidden, ValidationError
+from chalicelib.faces.request_models import decode_query
 from chalicelib.faces.scheduling import access
 from chalicelib.faces.scheduling.documents import run_status, task_spec, trigger_type, triggered_by
-from chalicelib.faces.request_models import decode_query
 from chalicelib.faces.scheduling.listing import order
 from chalicelib.faces.scheduling.requests import SchedulingListQuery
 from chalicelib.faces.scheduling.workflow import validate_task_document
