@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 
+from chalicelib.engine.instants import InstantError, parse_instant
 from chalicelib.engine.schedule import preview
 from chalicelib.errors import ValidationError
 from chalicelib.timefmt import Clock, utcnow
@@ -55,13 +56,10 @@ def run(args: argparse.Namespace, *, clock: Clock = utcnow) -> int:
 
 def _after(text: str) -> datetime:
     try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        value = None
-    if value is None or value.tzinfo is None:
+        return parse_instant(text)
+    except InstantError:
         message = "must be an ISO 8601 instant with an offset or Z, such as 2026-11-01T00:00:00Z"
-        raise ValidationError(message, location="--after", value=text)
-    return value.astimezone(UTC)
+        raise ValidationError(message, location="--after", value=text) from None
 
 
 def _count(count: int) -> int:

@@ -339,18 +339,6 @@ def delete_run(tenant: str, task_id: str, run_id: str) -> None:
     logs.delete_log(run)
 
 
-def wait_for_end(tenant: str, task_id: str, run_id: str, *, timeout: float, poll: float = 0.25) -> Run:
-    """Hold until the run ends or `timeout` seconds pass; returns the run as it is then."""
-    import time
-
-    deadline = time.monotonic() + max(0.0, timeout)
-    while True:
-        run = backend.current().runs.get_run(tenant, task_id, run_id)
-        if run.is_terminal or time.monotonic() >= deadline:
-            return run
-        time.sleep(min(poll, max(0.0, deadline - time.monotonic())))
-
-
 def last_run(tenant: str, task_id: str) -> Run | None:
     """A task's newest run (one read of one item), or None when it never ran."""
     return next(iter(backend.current().runs.list_runs(tenant, task_id, limit=1)), None)

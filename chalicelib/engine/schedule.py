@@ -24,9 +24,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from chalicelib.engine import schedule_iso
+from chalicelib.engine.instants import zone_named
 from chalicelib.engine.schedule_cron import parse_cron
 from chalicelib.engine.schedule_dst import (
     TICK,
@@ -122,7 +123,7 @@ def parse_schedule(
     Raises `ValidationError` located at `field` (the expression), `timezone_field` or
     `end_field` (default: the sibling of `field` named `end`). Naive bounds raise ValueError.
     """
-    _zone(timezone, timezone_field)
+    zone_named(timezone, field=timezone_field)
     start = require_aware(start, "start").astimezone(UTC) if start is not None else None
     end = require_aware(end, "end").astimezone(UTC) if end is not None else None
     if start is not None and end is not None and start > end:
@@ -290,14 +291,6 @@ def _kind_of(text: str) -> ScheduleKind:
     if re.match(r"\d{4}-?\d{2}-?\d{2}(T|$)", upper):
         return ScheduleKind.ONCE
     return ScheduleKind.CRON
-
-
-def _zone(name: str, location: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, TypeError):
-        message = f"unknown time zone {name!r}; use an IANA name such as UTC or Europe/Stockholm"
-        raise ValidationError(message, location=location, value=name) from None
 
 
 def _sibling(field: str, name: str) -> str:

@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from dateutil.relativedelta import relativedelta
 
+from chalicelib.engine.instants import parse_instant
 from chalicelib.engine.schedule_dst import ExpressionError, first_instant
 
 #: Where `@every` without a start is aligned: the Unix epoch.
@@ -112,20 +113,6 @@ class Repetition:
         while self.at(index, zone) <= after:
             index += 1
         return index
-
-
-def parse_instant(text: str, *, what: str = "instant") -> datetime:
-    """An ISO 8601 date-time with a UTC offset or Z, as an aware UTC datetime."""
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise ExpressionError(f"{what} {text!r} is not an ISO 8601 date-time such as 2026-01-01T09:00:00Z") from None
-    if value.tzinfo is None:
-        raise ExpressionError(f"{what} {text!r} needs a UTC offset or Z, such as 2026-01-01T09:00:00+01:00")
-    try:
-        return value.astimezone(UTC)
-    except OverflowError:
-        raise ExpressionError(f"{what} {text!r} is out of range: in UTC it falls outside years 1 to 9999") from None
 
 
 def parse_iso_duration(text: str) -> IsoDuration:

@@ -15,12 +15,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrule, rrulestr
 
+from chalicelib.engine.instants import zone_named
 from chalicelib.engine.schedule_dst import ExpressionError, first_instant
 from chalicelib.engine.schedule_iso import MAX_DIGITS
+from chalicelib.errors import ValidationError
 
 #: Frequencies whose periods are a fixed stretch of wall-clock time, in seconds per period.
 _FIXED_PERIODS = {"SECONDLY": 1, "MINUTELY": 60, "HOURLY": 3600, "DAILY": 86_400, "WEEKLY": 604_800}
@@ -139,8 +141,8 @@ def _dtstart(line: str, zone: tzinfo) -> datetime:
 
 def _zone(name: str) -> ZoneInfo:
     try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+        return zone_named(name, field="DTSTART")
+    except ValidationError:
         raise ExpressionError(f"DTSTART names an unknown time zone {name!r}") from None
 
 

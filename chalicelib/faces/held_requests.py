@@ -8,6 +8,9 @@ block it ends. The total is counted in this process (the local runtime is one pr
 an API Lambda instance serves one request at a time and the function's reserved concurrency
 bounds the total). The per-tenant cap is counted here too, and in leased slots in the store
 (`engine.held_slots`), so it holds across every deployed instance.
+
+`poll_until` is the one long-poll loop of the faces: it reads again until what it reads is done
+or the hold ends.
 """
 
 from __future__ import annotations
@@ -18,11 +21,14 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 from chalicelib import settings
 from chalicelib.engine import held_slots
 from chalicelib.errors import TooManyRequests
 from chalicelib.timefmt import Clock, utcnow
+
+T = TypeVar("T")
 
 
 class HeldRequests:
@@ -101,3 +107,18 @@ def hold(tenant: str, *, seconds: float) -> Iterator[None]:
             yield
         finally:
             held_slots.give_slot(slot)
+
+
+def poll_until(first: T, read: Callable[[], T], done: Callable[[T], bool], *, seconds: float, poll: float,
+               monotonic: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> T:
+    """Read again every `poll` seconds until `done(value)` or `seconds` pass, starting from
+    `first`; the last value read. Never sleeps past the end of the hold."""
+    deadline = monotonic() + max(0.0, seconds)
+    value = first
+    while not done(value):
+        left = deadline - monotonic()
+        if left <= 0:
+            break
+        sleep(min(poll, left))
+        value = read()
+    return value

@@ -16,7 +16,7 @@ import json
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from chalice import Blueprint, Response
@@ -31,7 +31,7 @@ from chalicelib.errors import (
     Unauthenticated,
     UnsupportedMediaType,
 )
-from chalicelib.faces import body
+from chalicelib.faces import body, request_models
 from chalicelib.faces.auth import bearer_authorizer
 from chalicelib.identity import Principal, bearer_token, verify_token
 from chalicelib.observability import get_logger, log_event, set_trace_id, trace_id
@@ -74,10 +74,28 @@ class Call:
     request: Request
     principal: Principal
     trace_id: str
+    #: The route's declared query and body models (`Face.route(query=..., body=...)`).
+    query_model: type | None = None
+    body_model: type | None = None
 
     @property
     def query(self) -> dict[str, str]:
         return dict(self.request.query_params or {})
+
+    @functools.cached_property
+    def params(self) -> Any:
+        """The query, validated by the route's query model; errors name `query.<parameter>`."""
+        if self.query_model is None:
+            raise TypeError(f"{self.request.path}: the route declares no query model")
+        return request_models.decode_query(self.query_model, self.query)
+
+    def body(self, *, required: bool = True, location: str = "body") -> Any:
+        """The strict JSON body validated by the route's body model (None when absent and
+        not `required`); errors name `body.<field path>`."""
+        if self.body_model is None:
+            raise TypeError(f"{self.request.path}: the route declares no body model")
+        raw = self.json_body(required=required)
+        return None if raw is None else request_models.decode(self.body_model, raw, location=location)
 
     def header(self, name: str) -> str | None:
         return (self.request.headers or {}).get(name.lower())
@@ -130,15 +148,100 @@ def check_body(request: Request) -> None:
         raise UnsupportedMediaType(f"Content-Type {media[:64]!r} is not taken here; send application/json")
 
 
+@dataclass(frozen=True, kw_only=True)
+class RouteDoc:
+    """One declared operation, as `/openapi.json` describes it."""
+
+    path: str
+    method: str
+    summary: str
+    public: bool
+    #: The request models (`chalicelib.faces.request_models`), if the route takes any.
+    query: type | None = None
+    body: type | None = None
+    #: Media types the body may be sent as, and whether a body must be sent.
+    body_types: tuple[str, ...] = ("application/json",)
+    body_required: bool = True
+    #: The success status and, if the answer has one, its schema.
+    status: str = "200"
+    response: dict[str, Any] | None = None
+    description: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class FaceDoc:
+    """What the document says about a whole face."""
+
+    tag: str
+    description: str
+    #: Error answers every operation may give, by status (or `default`).
+    errors: dict[str, Any] = field(default_factory=dict)
+    #: Schemas of path parameters by name (others are plain strings).
+    path_parameters: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Response schemas (request schemas come from the models).
+    schemas: dict[str, Any] = field(default_factory=dict)
+
+
+_PATH_PARAMETER = re.compile(r"{(\w+)}")
+
+#: Every face created with a `FaceDoc`, in creation order: what `/openapi.json` describes.
+DOCUMENTED_FACES: list[Face] = []
+
+
 class Face:
     """A blueprint plus the rules every route of one face follows."""
 
-    def __init__(self, name: str, blueprint: Blueprint, render_error: ErrorRenderer) -> None:
+    def __init__(self, name: str, blueprint: Blueprint, render_error: ErrorRenderer, *, mount: str | None = None,
+                 doc: FaceDoc | None = None) -> None:
         self.name = name
         self.blueprint = blueprint
         self.render_error = render_error
+        #: The URL prefix the face is mounted under (None: the root).
+        self.mount = mount
+        self.doc = doc
+        self.routes: list[RouteDoc] = []
         self._methods: dict[str, set[str]] = {}
         self._sealed = False
+        if doc is not None:
+            DOCUMENTED_FACES.append(self)
+
+    def operations(self) -> dict[str, dict[str, Any]]:
+        """The OpenAPI path items of every declared route (405 answers left out), derived from
+        the declarations: parameters from the path and the query model, the body from the body
+        model, the success answer and the face's error answers."""
+        paths: dict[str, dict[str, Any]] = {}
+        for route in self.routes:
+            operation: dict[str, Any] = {"summary": route.summary}
+            if self.doc is not None:
+                operation["tags"] = [self.doc.tag]
+            if route.description:
+                operation["description"] = route.description
+            named = self.doc.path_parameters if self.doc is not None else {}
+            parameters = [{"name": name, "in": "path", "required": True, "schema": named.get(name, {"type": "string"})}
+                          for name in _PATH_PARAMETER.findall(route.path)]
+            if route.query is not None:
+                parameters += request_models.query_parameters(route.query)
+            operation["parameters"] = parameters
+            if route.body is not None:
+                schema = request_models.reference(route.body)
+                operation["requestBody"] = {"required": route.body_required,
+                                            "content": {media: {"schema": schema} for media in route.body_types}}
+            success: dict[str, Any] = {"description": route.summary}
+            if route.response is not None:
+                success["content"] = {"application/json": {"schema": route.response}}
+            operation["responses"] = {route.status: success, **(self.doc.errors if self.doc is not None else {})}
+            if route.public:
+                operation["security"] = []
+            paths.setdefault((self.mount or "") + route.path, {})[route.method.lower()] = operation
+        return paths
+
+    def schemas(self) -> dict[str, Any]:
+        """The component schemas: the face's response schemas and every request model's."""
+        models = sorted({m for route in self.routes for m in (route.query, route.body) if m is not None},
+                        key=repr)
+        queries = {route.query.__name__ for route in self.routes if route.query is not None}
+        derived = {name: schema for name, schema in request_models.schemas(models).items() if name not in queries}
+        return {**(self.doc.schemas if self.doc is not None else {}), **derived}
 
     def seal(self) -> None:
         """Answer every method a path does not serve with a 405 in this face's shape (instead
@@ -160,14 +263,26 @@ class Face:
             self.route(path, missing, public=True)(refuse)
 
     def route(self, path: str, methods: list[str] | None = None, *, public: bool = False,
-              role: Role | None = None) -> Callable:
+              role: Role | None = None, query: type | None = None, body: type | None = None,
+              body_types: tuple[str, ...] = ("application/json",), body_required: bool = True, status: int = 200,
+              response: dict[str, Any] | None = None, summary: str | None = None,
+              description: str | None = None) -> Callable:
         """Declare a route; the function is called as `fn(call, **url_params)`. With `role`, a
-        caller whose token does not grant it gets a 403 before the function runs."""
+        caller whose token does not grant it gets a 403 before the function runs. `query` and
+        `body` name the request models (`call.params`, `call.body()` validate with them) and,
+        with `status`, `response` and `summary` (default: the docstring's first line), describe
+        the operation in `/openapi.json`."""
         if public and role is not None:
             raise ValueError(f"{path}: a public route has no caller to hold the role {role!r}")
         self._methods.setdefault(path, set()).update(methods or ["GET"])
 
         def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
+            if not getattr(fn, "method_not_allowed", False):
+                title = summary or (fn.__doc__ or fn.__name__).strip().splitlines()[0].rstrip(".")
+                self.routes += [RouteDoc(path=path, method=method, summary=title, public=public, query=query,
+                                         body=body, body_types=body_types, body_required=body_required,
+                                         status=str(status), response=response,
+                                         description=description) for method in methods or ["GET"]]
             @functools.wraps(fn)
             def view(**params: Any) -> Any:
                 request = self.blueprint.current_request
@@ -177,7 +292,8 @@ class Face:
                     principal = None if public else principal_from_request(request)
                     if role is not None:
                         require_role(principal, role)  # type: ignore[arg-type]
-                    return fn(Call(request, principal, trace_id()), **params)  # type: ignore[arg-type]
+                    call = Call(request, principal, trace_id(), query_model=query, body_model=body)  # type: ignore[arg-type]
+                    return fn(call, **params)
                 except TasklaneError as exc:
                     if exc.status >= 500:
                         log_event(_log, logging.ERROR, "request failed", face=self.name, path=path, error=exc.message)

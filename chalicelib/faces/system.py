@@ -7,7 +7,7 @@ from chalice import Blueprint, Response
 from chalicelib import __version__
 from chalicelib.errors import NotReady, TasklaneError
 from chalicelib.faces import openapi
-from chalicelib.faces.http import Call, Face, json_response
+from chalicelib.faces.http import Call, Face, FaceDoc, json_response
 from chalicelib.store.heartbeats import read_heartbeats
 
 system_blueprint = Blueprint(__name__)
@@ -19,10 +19,12 @@ def render_error(error: TasklaneError, trace: str) -> Response:
     return json_response(body, error.status, {"X-Trace-Id": trace})
 
 
-face = Face("system", system_blueprint, render_error)
+face = Face("system", system_blueprint, render_error,
+            doc=FaceDoc(tag="system", description="Health and documentation."))
 
 
-@face.route("/health", public=True)
+@face.route("/health", public=True, description="200: backend reachable; version and background role heartbeats. "
+            "503: backend unreachable.")
 def health(call: Call) -> Response:
     """Version, whether the backend answers, and when each background role last ran."""
     try:
@@ -53,40 +55,3 @@ def whoami(call: Call) -> Response:
 def openapi_document(call: Call) -> Response:
     """The OpenAPI 3.1 document of every face mounted so far."""
     return json_response(openapi.document())
-
-
-openapi.contribute(
-    tag="system",
-    description="Health and documentation.",
-    paths={
-        "/health": {
-            "get": {
-                "tags": ["system"],
-                "summary": "Service health",
-                "security": [],
-                "responses": {
-                    "200": {"description": "Backend reachable; version and background role heartbeats."},
-                    "503": {"description": "Backend unreachable."},
-                },
-            }
-        },
-        "/whoami": {
-            "get": {
-                "tags": ["system"],
-                "summary": "The caller's identity from the bearer token",
-                "responses": {
-                    "200": {"description": "user, tenant, roles"},
-                    "401": {"description": "No or bad token."},
-                },
-            }
-        },
-        "/openapi.json": {
-            "get": {
-                "tags": ["system"],
-                "summary": "This document",
-                "security": [],
-                "responses": {"200": {"description": "OpenAPI 3.1 document."}},
-            }
-        },
-    },
-)

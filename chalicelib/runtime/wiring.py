@@ -35,11 +35,8 @@ def ensure_bound() -> settings.Settings:
     return current
 
 
-#: Each face's routes module (it exposes `face`) and the prefix it is mounted under.
-FACES = (
-    ("chalicelib.faces.scheduling.routes", None),
-    ("chalicelib.faces.daemon.routes", "/daemon"),
-)
+#: Each face's routes module; it exposes `face`, which names the prefix it is mounted under.
+FACES = ("chalicelib.faces.scheduling.routes", "chalicelib.faces.daemon.routes")
 
 
 def register_blueprints(app: Chalice) -> None:
@@ -50,10 +47,10 @@ def register_blueprints(app: Chalice) -> None:
     configure_logging()
     app.register_blueprint(auth_blueprint)
     app.register_blueprint(system_blueprint)
-    for module_name, prefix in FACES:
+    for module_name in FACES:
         face = importlib.import_module(module_name).face
         face.seal()
-        app.register_blueprint(face.blueprint, url_prefix=prefix)
+        app.register_blueprint(face.blueprint, url_prefix=face.mount)
     # Bind lazily on the first request; importing app.py must not talk to AWS.
     app.register_middleware(_bind_middleware, "http")
 

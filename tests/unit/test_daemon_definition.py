@@ -9,8 +9,9 @@ import pytest
 from chalicelib.engine.model import Backoff, CatchUpPolicy, LogOnFull, Overlap, Restart
 from chalicelib.errors import ValidationError
 from chalicelib.faces.daemon import params
+from chalicelib.faces.daemon.command_config import command_config
 from chalicelib.faces.daemon.config_file import parse_config
-from chalicelib.faces.daemon.definition import command_config, parse_definition
+from chalicelib.faces.daemon.definition import parse_definition
 from chalicelib.faces.daemon.units import bytes_from, seconds_from
 
 

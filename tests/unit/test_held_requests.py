@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from chalicelib.errors import TooManyRequests
-from chalicelib.faces.held_requests import HeldRequests
+from chalicelib.faces.held_requests import HeldRequests, poll_until
 
 
 class Clock:
@@ -83,3 +83,44 @@ def test_a_cap_of_zero_is_no_cap():
     held = HeldRequests(clock=Clock())
     admitted, refused, _ = race(held, ["acme"] * 12, per_tenant=0, total=0)
     assert len(admitted) == 12 and refused == []
+
+
+# -- the one long-poll loop --------------------------------------------------------------------
+
+
+class FakeTime:
+    """A monotonic clock that moves only when the loop sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.slept: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def test_a_poll_reads_again_until_what_it_reads_is_done():
+    time_ = FakeTime()
+    values = iter([1, 2, 3, 4])
+    result = poll_until(0, lambda: next(values), lambda value: value >= 3, seconds=10, poll=0.5,
+                        monotonic=time_.monotonic, sleep=time_.sleep)
+    assert result == 3 and time_.slept == [0.5, 0.5, 0.5]
+
+
+def test_a_poll_ends_with_the_hold_and_never_sleeps_past_it():
+    time_ = FakeTime()
+    reads = []
+    result = poll_until("pending", lambda: reads.append(1) or "pending", lambda value: value == "ended", seconds=1.2,
+                        poll=0.5, monotonic=time_.monotonic, sleep=time_.sleep)
+    assert result == "pending" and time_.slept == [0.5, 0.5, pytest.approx(0.2)] and len(reads) == 3
+
+
+def test_a_value_already_done_is_answered_without_waiting():
+    time_ = FakeTime()
+    assert poll_until("ended", lambda: "never read", lambda value: value == "ended", seconds=5, poll=0.5,
+                      monotonic=time_.monotonic, sleep=time_.sleep) == "ended"
+    assert time_.slept == []

@@ -10,9 +10,11 @@ from chalicelib import settings
 from chalicelib.engine.model import EndReason, Run, RunStatus, TriggeredBy
 from chalicelib.engine.rate_limits import count_request
 from chalicelib.errors import Forbidden, ValidationError
+from chalicelib.faces.request_models import decode_query
 from chalicelib.faces.scheduling import access
 from chalicelib.faces.scheduling.documents import run_status, task_spec, trigger_type, triggered_by
-from chalicelib.faces.scheduling.listing import order, parse_int
+from chalicelib.faces.scheduling.listing import order
+from chalicelib.faces.scheduling.requests import SchedulingListQuery
 from chalicelib.faces.scheduling.workflow import validate_task_document
 from chalicelib.identity import Principal
 
@@ -102,11 +104,11 @@ def test_order_folds_case_and_puts_missing_values_last_both_ways():
 
 
 def test_integer_parameters_are_bounded_and_named():
-    assert parse_int(None, "query.limit", default=20, low=1, high=100) == 20
-    assert parse_int("5", "query.limit", default=20, low=1, high=100) == 5
+    assert decode_query(SchedulingListQuery, {}).limit == 20
+    assert decode_query(SchedulingListQuery, {"limit": "5"}).limit == 5
     for raw in ("0", "101", "x"):
         with pytest.raises(ValidationError) as caught:
-            parse_int(raw, "query.limit", default=20, low=1, high=100)
+            decode_query(SchedulingListQuery, {"limit": raw})
         assert caught.value.location == "query.limit"
 
 

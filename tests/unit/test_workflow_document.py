@@ -7,12 +7,11 @@ from typing import Any
 import pytest
 
 from chalicelib.errors import BadRequest, ValidationError
+from chalicelib.faces.scheduling.schedule_form import Schedule, ScheduleKind
 from chalicelib.faces.scheduling.workflow import (
     Action,
     ParentLink,
     ParentOutcome,
-    Schedule,
-    ScheduleKind,
     validate_task_document,
 )
 

@@ -17,7 +17,8 @@ from chalicelib.engine import tasks as task_engine
 from chalicelib.engine.model import Task, TriggeredBy
 from chalicelib.errors import NotFound
 from chalicelib.faces.daemon.config_file import ConfigFile
-from chalicelib.faces.daemon.definition import Definition, changed, name_of, task_id_for
+from chalicelib.faces.daemon.definition import Definition, changed
+from chalicelib.faces.daemon.names import name_of, task_id_for
 
 FACE = "daemon"
 

@@ -13,6 +13,7 @@ from http import HTTPStatus
 from chalice import Blueprint, Response
 
 from chalicelib.errors import TasklaneError
+from chalicelib.faces.daemon.openapi_doc import DOC
 from chalicelib.faces.http import Face, retry_after_headers
 
 daemon_blueprint = Blueprint(__name__)
@@ -41,4 +42,4 @@ def render_error(error: TasklaneError, trace: str) -> Response:
     return Response(body=json.dumps(body, default=str), status_code=error.status, headers=headers)
 
 
-face = Face("daemon", daemon_blueprint, render_error)
+face = Face("daemon", daemon_blueprint, render_error, mount="/daemon", doc=DOC)

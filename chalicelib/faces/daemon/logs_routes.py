@@ -10,7 +10,6 @@ line number, then `done` if the run has ended. A client's EventSource reconnects
 from __future__ import annotations
 
 import json
-import time
 
 from chalice import Response
 
@@ -22,12 +21,11 @@ from chalicelib.engine.run_log import LogLine
 from chalicelib.errors import ValidationError
 from chalicelib.faces import held_requests
 from chalicelib.faces.daemon.face import face
+from chalicelib.faces.daemon.requests import DaemonLogQuery, DaemonRawLogQuery, DaemonStreamQuery
 from chalicelib.faces.daemon.runs_routes import find
-from chalicelib.faces.daemon.runs_view import integer
 from chalicelib.faces.http import NEXT_FROM_HEADER, Call, json_response
 from chalicelib.timefmt import to_api
 
-MAX_LINES = 10_000
 #: How long one stream response holds at most, seconds (further capped by max_hold_seconds).
 STREAM_HOLD_SECONDS = 20.0
 _POLL_SECONDS = 0.5
@@ -41,14 +39,13 @@ def _json_cost(line: LogLine) -> int:
     return len(json.dumps(_line(line))) + 2
 
 
-@face.route("/api/tasks/{taskName}/runs/{runId}/log")
+@face.route("/api/tasks/{taskName}/runs/{runId}/log", query=DaemonLogQuery)
 def read_log(call: Call, taskName: str, runId: str) -> Response:  # noqa: N803 - the product's names
     """`{lines, first_available, total_lines, truncated, finalized, cut, next_from}`; a negative
     `from` counts back from the end; `cut` says the page stopped at the response byte cap and
     `next_from` is the `from` that continues it (null at the end)."""
     _, run = find(call, taskName, runId)
-    start = integer(call.query, "from", 1, low=-MAX_LINES, high=10**9)
-    limit = integer(call.query, "limit", 1000, low=1, high=MAX_LINES)
+    start, limit = call.params.start, call.params.limit
     page = logs.page(run, from_line=start, limit=limit, cost=_json_cost)
     return json_response({
         "lines": [_line(line) for line in page.lines],
@@ -61,12 +58,12 @@ def read_log(call: Call, taskName: str, runId: str) -> Response:  # noqa: N803 -
     })
 
 
-@face.route("/api/tasks/{taskName}/runs/{runId}/log/raw")
+@face.route("/api/tasks/{taskName}/runs/{runId}/log/raw", query=DaemonRawLogQuery)
 def read_raw_log(call: Call, taskName: str, runId: str) -> Response:  # noqa: N803
     """The stored log as text/plain from line `from` (default 1), at most the response byte cap;
     `X-Log-Next-From` names the `from` that continues a cut response."""
     _, run = find(call, taskName, runId)
-    start = integer(call.query, "from", 1, low=1, high=10**12)
+    start = call.params.start
     text, page = logs.text(run, from_line=start)
     headers = {"Content-Type": "text/plain; charset=utf-8"}
     if page.next_from is not None:
@@ -74,7 +71,7 @@ def read_raw_log(call: Call, taskName: str, runId: str) -> Response:  # noqa: N8
     return Response(body=text, status_code=200, headers=headers)
 
 
-@face.route("/api/tasks/{taskName}/runs/{runId}/log/stream")
+@face.route("/api/tasks/{taskName}/runs/{runId}/log/stream", query=DaemonStreamQuery)
 def stream_log(call: Call, taskName: str, runId: str) -> Response:  # noqa: N803
     """SSE: `line` events after `Last-Event-ID`, then `done` once the run has ended and every
     line is sent. Holds while the run is going and nothing new is stored."""
@@ -82,10 +79,9 @@ def stream_log(call: Call, taskName: str, runId: str) -> Response:  # noqa: N803
     after = _last_event_id(call)
     hold = min(STREAM_HOLD_SECONDS, settings.current().max_hold_seconds)
     with held_requests.hold(call.principal.tenant, seconds=hold):
-        deadline = time.monotonic() + hold
-        while not run.is_terminal and time.monotonic() < deadline and logs.last_line(run) <= after:
-            time.sleep(_POLL_SECONDS)
-            run = run_engine.get_run(run.tenant, run.task_id, run.run_id)
+        run = held_requests.poll_until(run, lambda: run_engine.get_run(run.tenant, run.task_id, run.run_id),
+                                       lambda current: current.is_terminal or logs.last_line(current) > after,
+                                       seconds=hold, poll=_POLL_SECONDS)
         body = _events(run, after)
     return Response(body=body, status_code=200,
                     headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
@@ -108,7 +104,7 @@ def _events(run: Run, after: int) -> str:
 
 
 def _last_event_id(call: Call) -> int:
-    raw = call.header("last-event-id") or call.query.get("last_event_id")
+    raw = call.header("last-event-id") or call.params.last_event_id
     if raw is None or raw == "":
         return 0
     try:

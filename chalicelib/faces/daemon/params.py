@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.errors import FieldProblem, ValidationError
+from chalicelib.faces.daemon.requests import DaemonParam
+from chalicelib.faces.request_models import decode
 
 IDENTITIES = ("env", "arg", "option", "flag")
 #: Largest value one parameter may carry, in UTF-8 bytes (an argv entry or environment value).
@@ -83,12 +85,13 @@ def _from_table_entry(key: str, value: Any, *, location: str) -> Any:
 def _parse_one(entry: Any, *, location: str) -> ParamDecl:
     if not isinstance(entry, dict):
         raise ValidationError("a parameter is an object such as {\"env\": \"NAME\"}", location=location, value=entry)
-    vias = [k for k in IDENTITIES if k in entry]
+    model = decode(DaemonParam, entry, location=location)
+    vias = [k for k in IDENTITIES if getattr(model, k) is not None]
     if len(vias) != 1:
         raise ValidationError("a parameter needs exactly one of env, arg, option, flag", location=location)
     via = vias[0]
-    identity = entry[via]
-    if not isinstance(identity, str) or not identity.strip():
+    identity = getattr(model, via)
+    if not identity.strip():
         raise ValidationError(f"{via} must be a non-empty string", location=f"{location}.{via}", value=identity)
     if via == "env" and (problem := env_name_problem(identity)):
         raise ValidationError(problem, location=f"{location}.{via}", value=identity.replace("\0", "\\0"))
@@ -96,31 +99,16 @@ def _parse_one(entry: Any, *, location: str) -> ParamDecl:
         raise ValidationError(f"{via} must not contain a NUL character", location=f"{location}.{via}")
     if via in ("option", "flag") and not identity.startswith("-"):
         raise ValidationError(f"{via} must start with '-'", location=f"{location}.{via}", value=identity)
-    unknown = set(entry) - set(IDENTITIES) - {"default", "required", "type", "choices", "allow_custom", "description"}
-    if unknown:
-        name = sorted(unknown)[0]
-        raise ValidationError(f"unknown parameter key {name!r}", location=f"{location}.{name}")
-    kind = entry.get("type", "string")
-    if kind not in ("string", "number"):
-        raise ValidationError("type is string or number", location=f"{location}.type", value=kind)
-    choices = entry.get("choices") or []
-    if not isinstance(choices, list) or not all(isinstance(c, str | int | float) for c in choices):
-        raise ValidationError("choices is a list of values", location=f"{location}.choices", value=choices)
-    default = entry.get("default")
-    if default is not None and not isinstance(default, str | int | float | bool):
-        raise ValidationError("default is a string or number", location=f"{location}.default", value=default)
-    for flag in ("required", "allow_custom"):
-        if flag in entry and not isinstance(entry[flag], bool):
-            raise ValidationError(f"{flag} is true or false", location=f"{location}.{flag}", value=entry[flag])
+    default = model.default
     decl = ParamDecl(
         via=via,
         identity=identity,
         default=_text(default) if default is not None else None,
-        required=bool(entry.get("required", False)),
-        type=kind,
-        choices=tuple(_text(c) for c in choices),
-        allow_custom=bool(entry.get("allow_custom", False)),
-        description=entry.get("description"),
+        required=bool(model.required),
+        type=model.type or "string",
+        choices=tuple(_text(c) for c in model.choices or []),
+        allow_custom=bool(model.allow_custom),
+        description=model.description,
     )
     if decl.default is not None:
         problem = _check(decl, decl.default)

@@ -7,17 +7,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from chalicelib.engine.instants import instant_field
 from chalicelib.engine.model import FAILURES, EndReason, Run, RunStatus, TriggeredBy
 from chalicelib.errors import ValidationError
-from chalicelib.faces.daemon.definition import name_of
-from chalicelib.timefmt import from_iso, to_api
+from chalicelib.faces.daemon.names import name_of
+from chalicelib.faces.daemon.requests import DaemonRunListQuery
+from chalicelib.timefmt import to_api
 
 #: The product's `triggered_by` values; chained (event) runs have no daemon equivalent.
 _TRIGGERED_BY = {TriggeredBy.EVENT: "api"}
 _PHASES = {s.value for s in RunStatus}
 _REASONS = {r.value for r in EndReason}
 _TRIGGERS = {"cron", "api", "cloud", "service", "startup"}
-MAX_LIMIT = 1000
 DEFAULT_LIMIT = 50
 
 
@@ -78,14 +79,15 @@ class RunQuery:
         return {"runs": [render_run(run) for run in window], "total": len(matching)}
 
 
-def parse_run_query(query: dict[str, str]) -> RunQuery:
-    """Validate the list parameters; errors name `query.<parameter>`."""
-    statuses = _csv(query.get("status"))
+def parse_run_query(query: DaemonRunListQuery) -> RunQuery:
+    """The list parameters, past their model: the comma lists and the instants; errors name
+    `query.<parameter>`."""
+    statuses = _csv(query.status)
     for value in statuses:
         if value not in _PHASES | _REASONS:
             raise ValidationError(f"status {value!r} is neither a phase ({', '.join(sorted(_PHASES))}) nor an end "
                                   "reason", location="query.status", value=value)
-    triggers = _csv(query.get("triggered_by"))
+    triggers = _csv(query.triggered_by)
     for value in triggers:
         if value not in _TRIGGERS:
             raise ValidationError(f"triggered_by is one of {', '.join(sorted(_TRIGGERS))}",
@@ -93,10 +95,10 @@ def parse_run_query(query: dict[str, str]) -> RunQuery:
     return RunQuery(
         statuses=frozenset(statuses),
         triggered_by=frozenset(triggers),
-        since=_instant(query, "since"),
-        until=_instant(query, "until"),
-        limit=integer(query, "limit", DEFAULT_LIMIT, low=1, high=MAX_LIMIT),
-        offset=integer(query, "offset", 0, low=0, high=10_000_000),
+        since=instant_field(query.since, field="query.since") if query.since else None,
+        until=instant_field(query.until, field="query.until") if query.until else None,
+        limit=query.limit,
+        offset=query.offset,
     )
 
 
@@ -116,39 +118,5 @@ def summary(runs: Iterable[Run]) -> dict[str, int]:
     return counts
 
 
-def integer(query: dict[str, str], name: str, default: int, *, low: int, high: int) -> int:
-    """An integer query parameter within bounds; `ValidationError` at `query.<name>`."""
-    raw = query.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValidationError(f"{name} must be a whole number", location=f"query.{name}", value=raw) from None
-    if not low <= value <= high:
-        raise ValidationError(f"{name} must be from {low} to {high}", location=f"query.{name}", value=value)
-    return value
-
-
-def boolean(query: dict[str, str], name: str) -> bool:
-    raw = (query.get(name) or "false").lower()
-    if raw in ("true", "1"):
-        return True
-    if raw in ("false", "0"):
-        return False
-    raise ValidationError(f"{name} is true or false", location=f"query.{name}", value=query.get(name))
-
-
 def _csv(raw: str | None) -> list[str]:
     return [part.strip() for part in (raw or "").split(",") if part.strip()]
-
-
-def _instant(query: dict[str, str], name: str) -> datetime | None:
-    raw = query.get(name)
-    if not raw:
-        return None
-    try:
-        return from_iso(raw)
-    except ValueError:
-        raise ValidationError(f"{name} is an RFC 3339 time with a zone", location=f"query.{name}",
-                              value=raw) from None

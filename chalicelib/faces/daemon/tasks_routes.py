@@ -14,8 +14,12 @@ from chalicelib.engine import tasks as task_engine
 from chalicelib.errors import Forbidden, ValidationError
 from chalicelib.faces.daemon import catalog
 from chalicelib.faces.daemon.config_file import parse_config, read_source
-from chalicelib.faces.daemon.definition import check_name, parse_definition, render_task
+from chalicelib.faces.daemon.definition import parse_definition
 from chalicelib.faces.daemon.face import face
+from chalicelib.faces.daemon.names import check_name
+from chalicelib.faces.daemon.openapi_doc import ref
+from chalicelib.faces.daemon.requests import DaemonTaskDefinition
+from chalicelib.faces.daemon.task_view import render_task
 from chalicelib.faces.http import Call, json_response
 from chalicelib.permissions import Role
 from chalicelib.timefmt import utcnow
@@ -32,19 +36,21 @@ def health(call: Call) -> Response:
     return json_response({"status": "ok"})
 
 
-@face.route("/api/tasks")
+@face.route("/api/tasks", response=ref("DaemonTaskList"))
 def list_tasks(call: Call) -> Response:
     """Every task and service of the caller's tenant, by name."""
     return json_response([render_task(t) for t in catalog.daemon_tasks(call.principal.tenant)])
 
 
-@face.route("/api/tasks/{taskName}")
+@face.route("/api/tasks/{taskName}", response=ref("DaemonTask"))
 def get_task(call: Call, taskName: str) -> Response:  # noqa: N803 - the product's path parameter name
+    """Get a task."""
     check_name(taskName)
     return json_response(render_task(catalog.get(call.principal.tenant, taskName)))
 
 
-@face.route("/api/tasks/{taskName}", ["PUT"], role=Role.ADMIN)
+@face.route("/api/tasks/{taskName}", ["PUT"], role=Role.ADMIN, body=DaemonTaskDefinition, response=ref("DaemonTask"),
+            summary="Create (201) or replace (200) a task")
 def put_task(call: Call, taskName: str) -> Response:  # noqa: N803
     """Create (201) or replace (200) a definition from a JSON body."""
     check_name(taskName)
@@ -56,7 +62,7 @@ def put_task(call: Call, taskName: str) -> Response:  # noqa: N803
     return json_response(render_task(task), 201 if created else 200)
 
 
-@face.route("/api/tasks/{taskName}", ["DELETE"], role=Role.ADMIN)
+@face.route("/api/tasks/{taskName}", ["DELETE"], role=Role.ADMIN, status=204)
 def delete_task(call: Call, taskName: str) -> Response:  # noqa: N803
     """Delete a task; its pending runs are canceled and running runs stopped."""
     check_name(taskName)
@@ -64,7 +70,7 @@ def delete_task(call: Call, taskName: str) -> Response:  # noqa: N803
     return Response(body="", status_code=204)
 
 
-@face.route("/api/tasks/{taskName}/stop", ["POST"], role=Role.OPERATOR)
+@face.route("/api/tasks/{taskName}/stop", ["POST"], role=Role.OPERATOR, response=ref("DaemonTask"))
 def stop_service(call: Call, taskName: str) -> Response:  # noqa: N803
     """Stop a service: it stays down (no restarts) until restarted."""
     task = _service(call, taskName)
@@ -75,7 +81,7 @@ def stop_service(call: Call, taskName: str) -> Response:  # noqa: N803
     return json_response({**render_task(task), "stopped_runs": stopped})
 
 
-@face.route("/api/tasks/{taskName}/restart", ["POST"], role=Role.OPERATOR)
+@face.route("/api/tasks/{taskName}/restart", ["POST"], role=Role.OPERATOR, response=ref("DaemonTask"))
 def restart_service(call: Call, taskName: str) -> Response:  # noqa: N803
     """Restart a service: stop its instances and start them again (also after start_failed)."""
     task = _service(call, taskName)

@@ -21,7 +21,8 @@ from chalicelib.engine import functions
 from chalicelib.engine.model import EndReason, Run, RunStatus, Subscription, Task, TaskSpec, TriggeredBy, TriggerSpec
 from chalicelib.faces.scheduling import access
 from chalicelib.faces.scheduling.graph import Adjacency
-from chalicelib.faces.scheduling.workflow import EventType, TaskDocument
+from chalicelib.faces.scheduling.requests import EventType
+from chalicelib.faces.scheduling.workflow import TaskDocument
 from chalicelib.timefmt import to_api
 
 #: The face name tasks are stored under.

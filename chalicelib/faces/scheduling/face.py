@@ -9,6 +9,7 @@ from chalice import Blueprint, Response
 
 from chalicelib.errors import TasklaneError
 from chalicelib.faces.http import Face, json_response, retry_after_headers
+from chalicelib.faces.scheduling.openapi_paths import DOC
 
 scheduling_blueprint = Blueprint(__name__)
 
@@ -61,4 +62,4 @@ def render_error(error: TasklaneError, trace: str) -> Response:
     return json_response({"errors": errors, "traceId": trace}, status, headers)
 
 
-face = Face("scheduling", scheduling_blueprint, render_error)
+face = Face("scheduling", scheduling_blueprint, render_error, doc=DOC)

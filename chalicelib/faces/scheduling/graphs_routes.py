@@ -4,30 +4,22 @@ from __future__ import annotations
 
 from chalice import Response
 
-from chalicelib.errors import ValidationError
 from chalicelib.faces.http import Call, json_response
 from chalicelib.faces.scheduling import access, catalog
 from chalicelib.faces.scheduling.face import face
 from chalicelib.faces.scheduling.graph import Direction, traverse
-from chalicelib.faces.scheduling.listing import parse_int
+from chalicelib.faces.scheduling.openapi_paths import GRAPH, TASK_LIST, tier
 from chalicelib.faces.scheduling.rate_limit import Tier, enforce
-from chalicelib.faces.scheduling.tasks_routes import list_response
+from chalicelib.faces.scheduling.requests import SchedulingGraphQuery, SchedulingListQuery
+from chalicelib.faces.scheduling.task_lists import list_response
 
 BASE = "/api/scheduling/tasks"
-
-
-def _with_task(call: Call) -> bool:
-    raw = (call.query.get("withTask") or "false").lower()
-    if raw not in ("true", "false"):
-        raise ValidationError("query.withTask must be true or false", location="query.withTask", value=raw)
-    return raw == "true"
 
 
 def _graph(call: Call, id: str, direction: Direction) -> Response:
     enforce(call, Tier.READ)
     catalog.reachable_task(call, id)
-    level = parse_int(call.query.get("level"), "query.level", default=None, low=0)
-    with_task = _with_task(call)
+    level, with_task = call.params.level, call.params.withTask
     adjacency = catalog.tenant_adjacency(call.principal.tenant)
     graph = traverse(id, adjacency, direction, level)
     tasks = {task.task_id: task for task in catalog.tenant_tasks(call.principal.tenant)} if with_task else {}
@@ -44,19 +36,23 @@ def _graph(call: Call, id: str, direction: Direction) -> Response:
     return json_response({"taskId": id, "vertices": vertices, "edges": edges})
 
 
-@face.route(BASE + "/{id}/graphs/ancestors", methods=["GET"])
+_GRAPH_ROUTE = {"query": SchedulingGraphQuery, "response": GRAPH, "description": tier(1)}
+_LIST_ROUTE = {"query": SchedulingListQuery, "response": TASK_LIST, "description": tier(1)}
+
+
+@face.route(BASE + "/{id}/graphs/ancestors", methods=["GET"], **_GRAPH_ROUTE)
 def ancestors(call: Call, id: str) -> Response:
     """The task and the tasks upstream of it, breadth-first to `level`."""
     return _graph(call, id, Direction.ANCESTORS)
 
 
-@face.route(BASE + "/{id}/graphs/descendants", methods=["GET"])
+@face.route(BASE + "/{id}/graphs/descendants", methods=["GET"], **_GRAPH_ROUTE)
 def descendants(call: Call, id: str) -> Response:
     """The task and the tasks downstream of it, breadth-first to `level`."""
     return _graph(call, id, Direction.DESCENDANTS)
 
 
-@face.route(BASE + "/{id}/graphs/subgraph", methods=["GET"])
+@face.route(BASE + "/{id}/graphs/subgraph", methods=["GET"], **_GRAPH_ROUTE)
 def subgraph(call: Call, id: str) -> Response:
     """Upstream and downstream at once, breadth-first to `level`."""
     return _graph(call, id, Direction.BOTH)
@@ -71,13 +67,13 @@ def _neighbours(call: Call, id: str, *, children: bool) -> Response:
     return list_response(call, tasks, list_name=f"{'children' if children else 'parents'}:{id}", adjacency=adjacency)
 
 
-@face.route(BASE + "/{id}/graphs/children", methods=["GET"])
+@face.route(BASE + "/{id}/graphs/children", methods=["GET"], **_LIST_ROUTE)
 def children(call: Call, id: str) -> Response:
     """The tasks that run when this task finishes (those the caller may reach), as a task list."""
     return _neighbours(call, id, children=True)
 
 
-@face.route(BASE + "/{id}/graphs/parents", methods=["GET"])
+@face.route(BASE + "/{id}/graphs/parents", methods=["GET"], **_LIST_ROUTE)
 def parents(call: Call, id: str) -> Response:
     """The tasks whose finish runs this task (those the caller may reach), as a task list."""
     return _neighbours(call, id, children=False)

@@ -26,10 +26,6 @@ from chalicelib.errors import ValidationError
 from chalicelib.faces.http import Call
 from chalicelib.faces.scheduling.scim import FieldType, Filter, parse_filter
 
-#: Page size when `limit` is absent, and the largest `limit` accepted.
-DEFAULT_LIMIT = 20
-MAX_LIMIT = 100
-
 
 @dataclass(frozen=True, kw_only=True)
 class ListQuery:
@@ -65,21 +61,21 @@ def parse_list_query(
     filter_fields: Mapping[str, FieldType] | None = None,
 ) -> ListQuery:
     """Read `filter`, `sort`, `limit` and `page`; a bad value is a `ValidationError` naming it."""
-    query = call.query
-    text = query.get("filter")
+    query = call.params
+    text = query.filter
     parsed = parse_filter(text, filter_fields) if filter_fields is not None and text else None
-    sort = query.get("sort") or default_sort
+    sort = query.sort or default_sort
     allowed = {f"{sign}{name}" for name in sort_fields for sign in "+-"}
     if sort not in allowed:
         raise ValidationError(
             "sort must be one of " + ", ".join(f"{sign}{name}" for name in sort_fields for sign in "+-"),
             location="query.sort", value=sort,
         )
-    limit = parse_int(query.get("limit"), "query.limit", default=DEFAULT_LIMIT, low=1, high=MAX_LIMIT)
+    limit = query.limit
     scope = f"scheduling|{list_name}|{call.principal.user_id}|{sort}|{text or ''}"
     offset, anchor, backward = 0, None, False
-    if query.get("page"):
-        position = _codec().decode(query["page"], tenant=call.principal.tenant, scope=scope)
+    if query.page:
+        position = _codec().decode(query.page, tenant=call.principal.tenant, scope=scope)
         if _valid_offset(position):
             offset = position["o"]
         elif _valid_anchor(position):
@@ -99,20 +95,6 @@ def _valid_anchor(position: Any) -> bool:
         return False
     key = position.get("k")
     return isinstance(key, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in key.items())
-
-
-def parse_int(raw: str | None, location: str, *, default: int | None, low: int, high: int | None = None) -> int | None:
-    """An integer query parameter within [low, high]; `ValidationError` naming it otherwise."""
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValidationError(f"{location} must be an integer", location=location, value=raw) from None
-    if value < low or (high is not None and value > high):
-        bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
-        raise ValidationError(f"{location} must be {bounds}", location=location, value=raw)
-    return value
 
 
 def _sort_key(value: Any) -> Any:

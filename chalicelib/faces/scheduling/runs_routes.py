@@ -15,8 +15,10 @@ from chalicelib.faces.scheduling import catalog
 from chalicelib.faces.scheduling.documents import render_run
 from chalicelib.faces.scheduling.face import face
 from chalicelib.faces.scheduling.graph import Adjacency
-from chalicelib.faces.scheduling.listing import order, paginate, parse_int, parse_list_query
+from chalicelib.faces.scheduling.listing import order, paginate, parse_list_query
+from chalicelib.faces.scheduling.openapi_paths import RUN_LIST, tier
 from chalicelib.faces.scheduling.rate_limit import Tier, enforce
+from chalicelib.faces.scheduling.requests import SchedulingListQuery, SchedulingLogQuery
 from chalicelib.faces.scheduling.scim import DEFAULT_RUN_SORT, RUN_SORT_FIELDS
 
 BASE = "/api/scheduling/tasks"
@@ -35,7 +37,10 @@ def _run_list(call: Call, rendered: list[dict[str, Any]], *, list_name: str) -> 
     return json_response({"data": page.items, "links": page.links})
 
 
-@face.route(BASE + "/{id}/runs", methods=["GET"])
+_RUN_LIST_ROUTE = {"query": SchedulingListQuery, "response": RUN_LIST, "description": tier(1)}
+
+
+@face.route(BASE + "/{id}/runs", methods=["GET"], **_RUN_LIST_ROUTE)
 def list_runs(call: Call, id: str) -> Response:
     """A task's runs, newest start first unless `sort` says otherwise."""
     enforce(call, Tier.READ)
@@ -44,7 +49,7 @@ def list_runs(call: Call, id: str) -> Response:
     return _run_list(call, runs, list_name=f"runs:{id}")
 
 
-@face.route(BASE + "/{id}/runs/last", methods=["GET"])
+@face.route(BASE + "/{id}/runs/last", methods=["GET"], description=tier(1))
 def last_run(call: Call, id: str) -> Response:
     """The task's newest run; 404 when it never ran."""
     enforce(call, Tier.READ)
@@ -55,13 +60,13 @@ def last_run(call: Call, id: str) -> Response:
     return json_response(render_run(run, task, current_meta=catalog.metadata_snapshot(task)))
 
 
-@face.route(BASE + "/{id}/runs/{runId}/log", methods=["GET"])
+@face.route(BASE + "/{id}/runs/{runId}/log", methods=["GET"], query=SchedulingLogQuery, description=tier(1))
 def run_log(call: Call, id: str, runId: str) -> Response:  # noqa: N803 - the page's parameter name
     """A run's log: raw text for `Accept: text/plain`, else `{"logContent": ...}`. At most the
     response byte cap from line `from` (default 1, a tasklane addition); a cut response names
     the `from` that continues it (`X-Log-Next-From`, and `nextFrom` in JSON)."""
     enforce(call, Tier.READ)
-    start = parse_int(call.query.get("from"), "query.from", default=1, low=1, high=10**12)
+    start = call.params.start
     task = catalog.reachable_task(call, id)
     run = run_engine.get_run(task.tenant, task.task_id, runId)
     text, page = logs.text(run, from_line=start)
@@ -77,7 +82,7 @@ def run_log(call: Call, id: str, runId: str) -> Response:  # noqa: N803 - the pa
     return json_response(body, headers=more)
 
 
-@face.route(BASE + "/resources/{id}/runs", methods=["GET"])
+@face.route(BASE + "/resources/{id}/runs", methods=["GET"], **_RUN_LIST_ROUTE)
 def resource_runs(call: Call, id: str) -> Response:
     """The runs of every task (that the caller may reach) operating on a resource."""
     enforce(call, Tier.READ)

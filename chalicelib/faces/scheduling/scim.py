@@ -50,6 +50,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, NoReturn
 
+from chalicelib.engine.instants import InstantError, parse_instant
 from chalicelib.errors import ValidationError
 from chalicelib.timefmt import require_aware
 
@@ -276,10 +277,9 @@ def _coerce_record_value(raw: Any, field_type: FieldType) -> Any:
 def _parse_instant(text: str) -> datetime | None:
     """An aware datetime from ISO 8601 text with ``Z`` or an offset; None otherwise."""
     try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
+        return parse_instant(text)
+    except InstantError:
         return None
-    return value if value.tzinfo is not None and value.utcoffset() is not None else None
 
 
 # -- the tokenizer ----------------------------------------------------------------------------

@@ -1,11 +1,11 @@
 """The task document of the Scheduling face: validate a create/replace body and derive from it.
 
 A Qlik scheduling task is a Serverless Workflow document. `validate_task_document` checks a
-request body against the schema on the API page (seed 000; where the page truncates nested
-schemas, the published ``@qlik/api`` typings of the same API fill in ``Schedule``, ``Crondef``,
-``Eventstate``, ``Onevents``, ``Action`` and ``Functionref``), keeps only the fields a client
-owns, and derives what the engine needs: the resource, the time schedule, the parent tasks
-(chaining) and the actions.
+request body with its model (`requests.SchedulingTaskBody`: the types and shapes of seed 000),
+then the rules the model cannot state (unique names, event type and source paired, chain
+correlations, values compared case-insensitively), keeps only the fields a client owns, and
+derives what the engine needs: the resource, the time schedule (`schedule_form`), the parent
+tasks (chaining) and the actions.
 
 Choices where the page is silent or contradicts itself:
 
@@ -14,9 +14,8 @@ Choices where the page is silent or contradicts itself:
 - State ``type`` is ``event`` (the page's example; the typings spell it ``EVENT``) or
   ``operation`` (Serverless Workflow's state that runs actions straight away, for scheduled or
   manual tasks), compared case-insensitively and stored as sent.
-- A schedule object holds exactly one of ``cron``, ``interval`` and ``recurrence``; a string
-  schedule is an ISO 8601 repeating interval. Naive ``startDateTime``/``endDateTime``/
-  ``validUntil`` are read in the schedule's ``timezone``.
+- A schedule object holds exactly one of ``cron``, ``interval`` and ``recurrence`` (see
+  `schedule_form`).
 - Every action needs a ``functionRef``: tasklane runs functions, nothing else.
 - ``metadata.disabledCode`` and ``metadata.scriptOwnerId`` are treated as server-owned like
   ``ownerId``: the service records why it disabled a task, and who a run executes as is not the
@@ -27,37 +26,27 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, NoReturn
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Any
 
-from chalicelib.errors import BadRequest, ValidationError
+from chalicelib.errors import BadRequest
+from chalicelib.faces.request_models import decode, filled, one_of, refuse
+from chalicelib.faces.scheduling.requests import (
+    CorrelationAttribute,
+    EventSource,
+    EventType,
+    SchedulingAction,
+    SchedulingEvent,
+    SchedulingMetadata,
+    SchedulingState,
+    SchedulingTaskBody,
+    Usage,
+)
+from chalicelib.faces.scheduling.schedule_form import Schedule, parse_start
 
-# -- enums from the page ----------------------------------------------------------------------
-
-
-class EventType(StrEnum):
-    """`events[].type`."""
-
-    #: A task run finished; correlated on the parent's `id` (and optionally `status`).
-    TASK_RUN_FINISHED = "com.qlik.v1.task.run.finished"
-    #: A data event (a dataset was updated).
-    ACTIVE_ANALYTICS_ORCH = "com.qlik/active-analytics-orch"
-
-
-class EventSource(StrEnum):
-    """`events[].source`."""
-
-    TASK = "system-events.task"
-    DATASET_UPDATED = "dataset.updated"
-
-
-#: Longest task name, in characters; names also take no control characters (NUL, CR, LF, ...),
-#: which would break the log lines, headers and client lists they are shown in.
-MAX_TASK_NAME_LENGTH = 256
+#: Names take no control characters (NUL, CR, LF, ...), which would break the log lines,
+#: headers and client lists they are shown in.
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 #: The source each event type comes from (the page pairs them in its enums and examples).
@@ -65,16 +54,6 @@ _SOURCE_OF = {
     EventType.TASK_RUN_FINISHED: EventSource.TASK,
     EventType.ACTIVE_ANALYTICS_ORCH: EventSource.DATASET_UPDATED,
 }
-
-
-class CorrelationAttribute(StrEnum):
-    """`events[].correlation[].contextAttributeName`."""
-
-    ID = "id"
-    STATUS = "status"
-    APP_ID = "appId"
-    SPACE_ID = "spaceId"
-    DATASET_ID = "datasetId"
 
 
 class ParentOutcome(StrEnum):
@@ -93,56 +72,12 @@ class StateType(StrEnum):
     OPERATION = "operation"
 
 
-class Usage(StrEnum):
-    """`metadata.usage`; `ANALYTICS` when absent."""
-
-    ANALYTICS = "ANALYTICS"
-    DATA_PREPARATION = "DATA_PREPARATION"
-    DATAFLOW_PREP = "DATAFLOW_PREP"
-    SINGLE_TABLE_PREP = "SINGLE_TABLE_PREP"
-
-
-class SpaceType(StrEnum):
-    """`metadata.spaceType`."""
-
-    PERSONAL = "personal"
-    SHARED = "shared"
-    MANAGED = "managed"
-
-
-class ScheduleKind(StrEnum):
-    """Which form a `start.schedule` took; `Schedule.expression` is in that form."""
-
-    #: ISO 8601 repeating interval, `R/2025-01-01T00:00:00Z/PT1H`.
-    INTERVAL = "interval"
-    #: A cron expression, passed through unchecked (the engine parses it).
-    CRON = "cron"
-    #: An RFC 5545 recurrence rule, normalised to start with `RRULE:`.
-    RRULE = "rrule"
-
-
 _ACTION_MODES = frozenset({"sequential", "parallel"})
 _INVOKE_MODES = frozenset({"sync", "async"})
-_TIMEOUT_KEYS = ("actionExecTimeout", "eventTimeout", "stateExecTimeout")
 #: `metadata` fields a client sets; everything else there is computed by the service.
 _USER_METADATA_STRINGS = ("spaceId", "resourceName", "resourceType", "resourceSubType", "migratedFrom")
 
 # -- derived values ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, kw_only=True)
-class Schedule:
-    """When a task starts by itself, in the engine's terms."""
-
-    kind: ScheduleKind
-    #: `R/...`, a cron expression, or `RRULE:...`.
-    expression: str
-    #: IANA zone the expression is read in.
-    timezone: str = "UTC"
-    #: No fire before this instant (aware, UTC).
-    start: datetime | None = None
-    #: No fire after this instant (aware, UTC): `endDateTime` or `cron.validUntil`, the earlier.
-    end: datetime | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -206,83 +141,6 @@ class TaskDocument:
         return document
 
 
-# -- small checks -----------------------------------------------------------------------------
-
-
-def _fail(path: str, message: str, value: Any = None) -> NoReturn:
-    raise ValidationError(f"{path} {message}", location=path, value=value)
-
-
-def _object(value: Any, path: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        _fail(path, "must be an object", value)
-    return value
-
-
-def _array(value: Any, path: str) -> list[Any]:
-    if not isinstance(value, list):
-        _fail(path, "must be an array", value)
-    return value
-
-
-def _string(obj: Mapping[str, Any], key: str, path: str, *, required: bool = False, nonempty: bool = False) -> Any:
-    where = f"{path}.{key}" if path else key
-    if key not in obj or obj[key] is None:
-        if required:
-            _fail(where, "is required")
-        return None
-    value = obj[key]
-    if not isinstance(value, str):
-        _fail(where, "must be a string", value)
-    if nonempty and not value.strip():
-        _fail(where, "must not be empty", value)
-    return value
-
-
-def _boolean(obj: Mapping[str, Any], key: str, path: str) -> bool | None:
-    value = obj.get(key)
-    if value is not None and not isinstance(value, bool):
-        _fail(f"{path}.{key}" if path else key, "must be true or false", value)
-    return value
-
-
-def _strings(obj: Mapping[str, Any], key: str, path: str) -> list[str] | None:
-    where = f"{path}.{key}" if path else key
-    if obj.get(key) is None:
-        return None
-    items = _array(obj[key], where)
-    for index, item in enumerate(items):
-        if not isinstance(item, str):
-            _fail(f"{where}[{index}]", "must be a string", item)
-    return list(items)
-
-
-def _choice(value: str | None, allowed: type[StrEnum] | frozenset[str], path: str, *, fold: bool = False) -> Any:
-    if value is None:
-        return None
-    options = [str(option) for option in allowed]
-    for option in options:
-        if value == option or (fold and value.casefold() == option.casefold()):
-            return option
-    _fail(path, "must be one of " + ", ".join(sorted(options)), value)
-
-
-def _instant(text: str, path: str, zone: ZoneInfo | None = None) -> datetime:
-    """An aware UTC datetime from ISO 8601 text; naive text is read in `zone` (or refused)."""
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        _fail(path, "must be an ISO 8601 date-time such as 2025-01-01T08:00:00Z", text)
-    if value.tzinfo is None or value.utcoffset() is None:
-        if zone is None:
-            _fail(path, "must carry a zone ('Z' or an offset)", text)
-        value = value.replace(tzinfo=zone)
-    try:
-        return value.astimezone(UTC)
-    except OverflowError:
-        _fail(path, "is out of range: in UTC it falls outside years 1 to 9999", text)
-
-
 # -- the document -----------------------------------------------------------------------------
 
 
@@ -297,300 +155,165 @@ def validate_task_document(body: Any) -> TaskDocument:
     """
     if not isinstance(body, dict):
         raise BadRequest("the request body must be a JSON object (a task document)")
-    name = _string(body, "name", "", required=True, nonempty=True)
-    if len(name) > MAX_TASK_NAME_LENGTH:
-        _fail("name", f"must be at most {MAX_TASK_NAME_LENGTH} characters")
+    model: SchedulingTaskBody = decode(SchedulingTaskBody, body)
+    name = filled(model.name, "name")
     if _CONTROL_CHARACTERS.search(name):
-        _fail("name", "must not contain control characters (NUL, CR, LF, tab, ...)")
-    spec_version = _string(body, "specVersion", "", required=True, nonempty=True)
-    enabled = _boolean(body, "enabled", "")
-    events = _events(body.get("events"))
-    states = _states(body.get("states"))
-    state_names = {state.get("name") for state in states or []}
-    start, schedule = _start(body.get("start"), state_names if states else None)
-    actions, resource_id = _actions(states or [])
+        refuse("name", "must not contain control characters (NUL, CR, LF, tab, ...)")
+    filled(model.specVersion, "specVersion")
+    events, states = model.events or [], model.states or []
+    _check_events(events)
+    _check_states(states)
+    schedule = parse_start(model.start, {state.name for state in states} if model.states else None)
+    actions, resource_id = _actions(states)
     return TaskDocument(
         name=name,
-        spec_version=spec_version,
-        version=_string(body, "version", ""),
-        key=_string(body, "key", ""),
-        description=_string(body, "description", ""),
-        annotations=_strings(body, "annotations", ""),
-        enabled=bool(enabled),
-        keep_active=_boolean(body, "keepActive", ""),
-        start=start,
-        events=events,
-        states=states,
-        metadata=_metadata(body.get("metadata")),
+        spec_version=model.specVersion,
+        version=model.version,
+        key=model.key,
+        description=model.description,
+        annotations=list(model.annotations) if model.annotations is not None else None,
+        enabled=bool(model.enabled),
+        keep_active=model.keepActive,
+        start=copy.deepcopy(body["start"]) if model.start is not None else None,
+        events=copy.deepcopy(body["events"]) if model.events is not None else None,
+        states=copy.deepcopy(body["states"]) if model.states is not None else None,
+        metadata=_metadata(model.metadata or SchedulingMetadata()),
         resource_id=resource_id,
         schedule=schedule,
-        parents=_parents(events or [], states or []),
+        parents=_parents(events, states),
         actions=actions,
     )
 
 
-def _metadata(value: Any) -> dict[str, Any]:
-    metadata = _object(value, "metadata") if value is not None else {}
-    result: dict[str, Any] = {}
-    for key in _USER_METADATA_STRINGS:
-        if (text := _string(metadata, key, "metadata")) is not None:
-            result[key] = text
-    usage = _choice(_string(metadata, "usage", "metadata"), Usage, "metadata.usage")
-    result["usage"] = usage or Usage.ANALYTICS.value
-    space_type = _choice(_string(metadata, "spaceType", "metadata"), SpaceType, "metadata.spaceType")
-    if space_type is not None:
-        result["spaceType"] = space_type
+def _metadata(metadata: SchedulingMetadata) -> dict[str, Any]:
+    result: dict[str, Any] = {key: getattr(metadata, key) for key in _USER_METADATA_STRINGS
+                              if getattr(metadata, key) is not None}
+    result["usage"] = (metadata.usage or Usage.ANALYTICS).value
+    if metadata.spaceType is not None:
+        result["spaceType"] = metadata.spaceType.value
     return result
 
 
-def _events(value: Any) -> list[dict[str, Any]] | None:
-    if value is None:
-        return None
+def _check_unique(names: list[str | None], what: str, container: str) -> None:
     seen: set[str] = set()
-    for index, raw in enumerate(_array(value, "events")):
+    for index, name in enumerate(names):
+        if name is None:
+            continue
+        if name in seen:
+            refuse(f"{container}[{index}].name", f"repeats the {what} name '{name}'; {what} names must be unique", name)
+        seen.add(name)
+
+
+def _check_events(events: list[SchedulingEvent]) -> None:
+    _check_unique([event.name for event in events], "event", "events")
+    for index, event in enumerate(events):
         path = f"events[{index}]"
-        event = _object(raw, path)
-        name = _string(event, "name", path)
-        if name is not None:
-            if name in seen:
-                _fail(f"{path}.name", f"repeats the event name '{name}'; event names must be unique", name)
-            seen.add(name)
-        kind = _choice(_string(event, "type", path), EventType, f"{path}.type")
-        source = _choice(_string(event, "source", path), EventSource, f"{path}.source")
-        if kind and source and _SOURCE_OF[EventType(kind)] != source:
-            _fail(f"{path}.source", f"must be '{_SOURCE_OF[EventType(kind)]}' for events of type '{kind}'", source)
-        _boolean(event, "dataOnly", path)
-        correlations = _correlations(event, path)
-        if kind == EventType.TASK_RUN_FINISHED:
-            _check_chain_correlations(correlations, path)
-    return copy.deepcopy(value)
+        if event.type and event.source and _SOURCE_OF[event.type] != event.source:
+            refuse(f"{path}.source", f"must be '{_SOURCE_OF[event.type]}' for events of type '{event.type}'",
+                   event.source.value)
+        if event.type == EventType.TASK_RUN_FINISHED:
+            _check_chain_correlations(event, path)
 
 
-def _correlations(event: Mapping[str, Any], path: str) -> list[tuple[str, str | None, str]]:
-    """(attribute, value, path of the value) for each correlation of an event."""
-    if event.get("correlation") is None:
-        return []
-    found = []
-    for index, raw in enumerate(_array(event["correlation"], f"{path}.correlation")):
-        where = f"{path}.correlation[{index}]"
-        item = _object(raw, where)
-        attribute = _string(item, "contextAttributeName", where, required=True)
-        attribute = _choice(attribute, CorrelationAttribute, f"{where}.contextAttributeName")
-        found.append((attribute, _string(item, "contextAttributeValue", where), f"{where}.contextAttributeValue"))
-    return found
-
-
-def _check_chain_correlations(correlations: list[tuple[str, str | None, str]], path: str) -> None:
-    ids = [(value, where) for attribute, value, where in correlations if attribute == CorrelationAttribute.ID]
+def _check_chain_correlations(event: SchedulingEvent, path: str) -> None:
+    found = [(item.contextAttributeName, item.contextAttributeValue, f"{path}.correlation[{n}].contextAttributeValue")
+             for n, item in enumerate(event.correlation or [])]
+    ids = [(value, where) for attribute, value, where in found if attribute == CorrelationAttribute.ID]
     if len(ids) != 1:
-        _fail(f"{path}.correlation", "needs exactly one 'id' correlation (the parent task id)")
+        refuse(f"{path}.correlation", "needs exactly one 'id' correlation (the parent task id)")
     parent, where = ids[0]
     if not parent or not parent.strip():
-        _fail(where, "must name the parent task id", parent)
-    statuses = [(value, where) for attribute, value, where in correlations if attribute == CorrelationAttribute.STATUS]
+        refuse(where, "must name the parent task id", parent)
+    statuses = [(value, where) for attribute, value, where in found if attribute == CorrelationAttribute.STATUS]
     if len(statuses) > 1:
-        _fail(f"{path}.correlation", "may hold at most one 'status' correlation")
+        refuse(f"{path}.correlation", "may hold at most one 'status' correlation")
     for value, where in statuses:
         if value is None:
-            _fail(where, "is required for a 'status' correlation (succeeded or failed)")
-        _choice(value, ParentOutcome, where, fold=True)
+            refuse(where, "is required for a 'status' correlation (succeeded or failed)")
+        one_of(value, ParentOutcome, where, fold=True)
 
 
-def _states(value: Any) -> list[dict[str, Any]] | None:
-    if value is None:
-        return None
-    seen: set[str] = set()
-    for index, raw in enumerate(_array(value, "states")):
+def _check_states(states: list[SchedulingState]) -> None:
+    _check_unique([state.name for state in states], "state", "states")
+    for index, state in enumerate(states):
         path = f"states[{index}]"
-        state = _object(raw, path)
-        name = _string(state, "name", path)
-        if name is not None:
-            if name in seen:
-                _fail(f"{path}.name", f"repeats the state name '{name}'; state names must be unique", name)
-            seen.add(name)
         # `type` is optional in the typings; the only documented kind is the event state.
-        kind = _choice(_string(state, "type", path), StateType, f"{path}.type", fold=True) or StateType.EVENT
-        for key in ("end", "exclusive"):
-            _boolean(state, key, path)
-        _string(state, "compensatedBy", path)
-        if state.get("timeouts") is not None:
-            timeouts = _object(state["timeouts"], f"{path}.timeouts")
-            for key in _TIMEOUT_KEYS:
-                _string(timeouts, key, f"{path}.timeouts")
+        kind = one_of(state.type, StateType, f"{path}.type", fold=True) or StateType.EVENT
         if kind == StateType.EVENT:
-            handlers = _array(state["onEvents"], f"{path}.onEvents") if state.get("onEvents") is not None else []
-            for position, handler in enumerate(handlers):
+            for position, handler in enumerate(state.onEvents or []):
                 where = f"{path}.onEvents[{position}]"
-                if _object(handler, where).get("eventRefs") is None:
-                    _fail(f"{where}.eventRefs", "is required (the names of the events this state waits for)")
-                _strings(handler, "eventRefs", where)
-                _action_list(handler, where)
+                if handler.eventRefs is None:
+                    refuse(f"{where}.eventRefs", "is required (the names of the events this state waits for)")
+                _check_actions(handler.actionMode, handler.actions or [], where)
         else:
-            _action_list(state, path)
-    return copy.deepcopy(value)
+            _check_actions(state.actionMode, state.actions or [], path)
 
 
-def _action_list(container: Mapping[str, Any], path: str) -> None:
-    _choice(_string(container, "actionMode", path), _ACTION_MODES, f"{path}.actionMode", fold=True)
-    for index, raw in enumerate(_array(container.get("actions") or [], f"{path}.actions")):
-        where = f"{path}.actions[{index}]"
-        action = _object(raw, where)
-        for key in ("name", "condition", "retryRef"):
-            _string(action, key, where)
-        for key in ("retryableErrors", "nonRetryableErrors"):
-            _strings(action, key, where)
-        ref = action.get("functionRef")
+def _check_actions(mode: str | None, actions: list[SchedulingAction], path: str) -> None:
+    one_of(mode, _ACTION_MODES, f"{path}.actionMode", fold=True)
+    for index, action in enumerate(actions):
+        where = f"{path}.actions[{index}].functionRef"
+        ref = action.functionRef
         if ref is None:
-            _fail(f"{where}.functionRef", "is required (tasklane actions call functions)")
+            refuse(where, "is required (tasklane actions call functions)")
         if isinstance(ref, str):
-            if not ref.strip():
-                _fail(f"{where}.functionRef", "must not be empty", ref)
+            filled(ref, where)
             continue
-        ref = _object(ref, f"{where}.functionRef")
-        _string(ref, "refName", f"{where}.functionRef", required=True, nonempty=True)
-        if ref.get("arguments") is not None:
-            _object(ref["arguments"], f"{where}.functionRef.arguments")
-        invoke = _string(ref, "invoke", f"{where}.functionRef")
-        _choice(invoke, _INVOKE_MODES, f"{where}.functionRef.invoke", fold=True)
-        _string(ref, "selectionSet", f"{where}.functionRef")
+        filled(ref.refName, f"{where}.refName")
+        one_of(ref.invoke, _INVOKE_MODES, f"{where}.invoke", fold=True)
 
 
 # -- derivations (on a document already checked above) ----------------------------------------
 
 
-def _is_event_state(state: Mapping[str, Any]) -> bool:
-    return state.get("type") is None or state["type"].casefold() == StateType.EVENT
+def _is_event_state(state: SchedulingState) -> bool:
+    return state.type is None or state.type.casefold() == StateType.EVENT
 
 
-def _action_sites(states: list[dict[str, Any]]) -> list[tuple[dict[str, Any], str]]:
+def _action_sites(states: list[SchedulingState]) -> list[tuple[SchedulingAction, str]]:
     """Every action with its path, in document order."""
     sites = []
     for index, state in enumerate(states):
         if _is_event_state(state):
-            for position, handler in enumerate(state.get("onEvents") or []):
+            for position, handler in enumerate(state.onEvents or []):
                 base = f"states[{index}].onEvents[{position}].actions"
-                sites += [(action, f"{base}[{n}]") for n, action in enumerate(handler.get("actions") or [])]
+                sites += [(action, f"{base}[{n}]") for n, action in enumerate(handler.actions or [])]
         else:
-            sites += [(action, f"states[{index}].actions[{n}]") for n, action in enumerate(state.get("actions") or [])]
+            sites += [(action, f"states[{index}].actions[{n}]") for n, action in enumerate(state.actions or [])]
     return sites
 
 
-def _actions(states: list[dict[str, Any]]) -> tuple[list[Action], str | None]:
+def _actions(states: list[SchedulingState]) -> tuple[list[Action], str | None]:
     actions = []
     resource_id = None
     for position, (action, path) in enumerate(_action_sites(states)):
-        ref = action["functionRef"]
-        ref_name, arguments = (ref, {}) if isinstance(ref, str) else (ref["refName"], ref.get("arguments") or {})
-        actions.append(Action(name=action.get("name"), ref_name=ref_name, arguments=copy.deepcopy(arguments)))
+        ref = action.functionRef
+        ref_name, arguments = (ref, {}) if isinstance(ref, str) else (ref.refName, ref.arguments or {})
+        actions.append(Action(name=action.name, ref_name=ref_name, arguments=copy.deepcopy(arguments)))
         if position == 0 and "appId" in arguments:
             app_id = arguments["appId"]
             if not isinstance(app_id, str) or not app_id.strip():
-                _fail(f"{path}.functionRef.arguments.appId", "must be a non-empty string (the resource id)", app_id)
+                refuse(f"{path}.functionRef.arguments.appId", "must be a non-empty string (the resource id)", app_id)
             resource_id = app_id
     return actions, resource_id
 
 
-def _parents(events: list[dict[str, Any]], states: list[dict[str, Any]]) -> list[ParentLink]:
+def _parents(events: list[SchedulingEvent], states: list[SchedulingState]) -> list[ParentLink]:
     links: dict[str, ParentLink] = {}
     for event in events:
-        if event.get("type") == EventType.TASK_RUN_FINISHED and event.get("name") is not None:
-            values = {item["contextAttributeName"]: item.get("contextAttributeValue") for item in event["correlation"]}
+        if event.type == EventType.TASK_RUN_FINISHED and event.name is not None:
+            values = {item.contextAttributeName: item.contextAttributeValue for item in event.correlation or []}
             status = values.get(CorrelationAttribute.STATUS)
-            links[event["name"]] = ParentLink(
+            links[event.name] = ParentLink(
                 task_id=values[CorrelationAttribute.ID], status=ParentOutcome(status.casefold()) if status else None
             )
     parents: list[ParentLink] = []
     for state in states:
         if not _is_event_state(state):
             continue
-        for handler in state.get("onEvents") or []:
-            for ref in handler.get("eventRefs") or []:
+        for handler in state.onEvents or []:
+            for ref in handler.eventRefs or []:
                 link = links.get(ref)
                 if link is not None and link not in parents:
                     parents.append(link)
     return parents
-
-
-# -- start and schedule -----------------------------------------------------------------------
-
-_DURATION = re.compile(r"P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?", re.IGNORECASE)
-_REPEAT = re.compile(r"R\d*", re.IGNORECASE)
-
-
-def _start(value: Any, state_names: set[Any] | None) -> tuple[dict[str, Any] | None, Schedule | None]:
-    if value is None:
-        return None, None
-    start = _object(value, "start")
-    state_name = _string(start, "stateName", "start")
-    if state_name is not None and state_names is not None and state_name not in state_names:
-        _fail("start.stateName", f"names no state of this task ('{state_name}')", state_name)
-    if start.get("schedule") is None:
-        _fail("start.schedule", "is required")
-    return copy.deepcopy(start), _schedule(start["schedule"], "start.schedule")
-
-
-def _schedule(value: Any, path: str) -> Schedule:
-    if isinstance(value, str):
-        return Schedule(kind=ScheduleKind.INTERVAL, expression=_interval(value, path))
-    schedule = _object(value, path)
-    forms = [key for key in ("cron", "interval", "recurrence") if schedule.get(key) is not None]
-    if len(forms) != 1:
-        _fail(path, "must hold exactly one of cron, interval, recurrence", sorted(forms) or None)
-    timezone = _string(schedule, "timezone", path)
-    zone = _zone(timezone, f"{path}.timezone") if timezone is not None else ZoneInfo("UTC")
-    begin = _string(schedule, "startDateTime", path)
-    finish = _string(schedule, "endDateTime", path)
-    start = _instant(begin, f"{path}.startDateTime", zone) if begin is not None else None
-    end = _instant(finish, f"{path}.endDateTime", zone) if finish is not None else None
-    if start and end and end <= start:
-        _fail(f"{path}.endDateTime", "must be after startDateTime", finish)
-    form = forms[0]
-    if form == "interval":
-        kind, expression = ScheduleKind.INTERVAL, _interval(_string(schedule, "interval", path), f"{path}.interval")
-    elif form == "recurrence":
-        kind, expression = ScheduleKind.RRULE, _recurrence(_string(schedule, "recurrence", path), f"{path}.recurrence")
-    else:
-        kind, (expression, valid_until) = ScheduleKind.CRON, _cron(schedule["cron"], f"{path}.cron", zone)
-        end = min(end, valid_until) if end and valid_until else end or valid_until
-    return Schedule(kind=kind, expression=expression, timezone=timezone or "UTC", start=start, end=end)
-
-
-def _zone(name: str, path: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        _fail(path, "must be an IANA time zone name such as UTC or Europe/Stockholm", name)
-
-
-def _interval(text: str, path: str) -> str:
-    parts = text.split("/")
-    if len(parts) not in (2, 3) or not _REPEAT.fullmatch(parts[0]):
-        _fail(path, "must be an ISO 8601 repeating interval such as R/2025-01-01T00:00:00Z/PT1H", text)
-    rest = parts[1:]
-    durations = [part for part in rest if _DURATION.fullmatch(part)]
-    if len(durations) != 1:
-        _fail(path, "must hold exactly one ISO 8601 duration such as PT1H", text)
-    for part in rest:
-        if part not in durations:
-            _instant(part, path, ZoneInfo("UTC"))
-    return text
-
-
-def _recurrence(text: str, path: str) -> str:
-    rule = text.strip()
-    if rule[:6].upper() == "RRULE:":
-        rule = rule[6:]
-    if not rule.upper().startswith("FREQ="):
-        _fail(path, "must be an RRULE such as RRULE:FREQ=DAILY;INTERVAL=1 (starting RRULE: or FREQ=)", text)
-    return "RRULE:" + rule
-
-
-def _cron(value: Any, path: str, zone: ZoneInfo) -> tuple[str, datetime | None]:
-    if isinstance(value, str):
-        if not value.strip():
-            _fail(path, "must not be empty", value)
-        return value, None
-    cron = _object(value, path)
-    expression = _string(cron, "expression", path, required=True, nonempty=True)
-    valid_until = _string(cron, "validUntil", path)
-    return expression, _instant(valid_until, f"{path}.validUntil", zone) if valid_until is not None else None

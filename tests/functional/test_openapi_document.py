@@ -1,0 +1,78 @@
+"""/openapi.json is derived from what the faces register: every route, and the request models
+that validate each body and query."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from openapi_spec_validator import validate
+
+from tests.functional.test_daemon_api import call
+
+
+@pytest.fixture
+def document(client) -> dict:
+    return json.loads(client.http.get("/openapi.json").body)
+
+
+def resolve(document: dict, schema: dict) -> dict:
+    """A schema with its `$ref` (if any) followed into the components."""
+    while "$ref" in schema:
+        schema = document["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+    return schema
+
+
+def test_the_document_is_valid_openapi_3_1(document):
+    validate(document)
+
+
+def test_the_document_lists_exactly_the_routes_the_app_serves():
+    import app as app_module
+    from chalicelib.faces import openapi
+
+    served = {(path, method.lower()) for path, methods in app_module.app.routes.items()
+              for method, entry in methods.items()
+              if not getattr(entry.view_function, "method_not_allowed", False)}
+    documented = {(path, method) for path, item in openapi.document()["paths"].items() for method in item}
+    assert documented == served
+
+
+def test_request_bodies_carry_the_schema_of_the_model_that_validates_them(document):
+    put = document["paths"]["/daemon/api/tasks/{taskName}"]["put"]["requestBody"]["content"]["application/json"]
+    definition = resolve(document, put["schema"])
+    assert definition["required"] == ["run"] and definition["additionalProperties"] is False
+    assert definition["properties"]["instances"]["anyOf"][0] == {"type": "integer", "minimum": 1, "maximum": 64}
+
+    create = document["paths"]["/api/scheduling/tasks"]["post"]["requestBody"]["content"]["application/json"]
+    task = resolve(document, create["schema"])
+    assert set(task["required"]) == {"name", "specVersion"}
+    assert task["properties"]["name"] == {"type": "string", "maxLength": 256}
+    start = resolve(document, task["properties"]["start"]["anyOf"][0])
+    assert set(start["properties"]) == {"schedule", "stateName"}
+
+    patch = document["paths"]["/api/scheduling/tasks/{id}"]["patch"]["requestBody"]["content"]
+    assert set(patch) == {"application/json", "application/json-patch+json"}
+    operation = resolve(document, patch["application/json-patch+json"]["schema"]["items"])
+    assert operation["properties"]["op"]["enum"] == ["add", "copy", "move", "remove", "replace", "test"]
+
+
+def test_query_parameters_come_from_the_query_models(document):
+    runs = {p["name"]: p for p in document["paths"]["/daemon/api/runs"]["get"]["parameters"]}
+    assert set(runs) == {"status", "triggered_by", "since", "until", "limit", "offset"}
+    assert runs["limit"]["schema"] == {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50}
+    log = {p["name"]: p for p in document["paths"]["/api/scheduling/tasks/{id}/runs/{runId}/log"]["get"]["parameters"]}
+    assert log["from"]["in"] == "query" and log["from"]["schema"]["minimum"] == 1
+    assert log["id"]["in"] == "path" and log["id"]["required"] is True
+
+
+def test_a_documented_bound_is_the_bound_the_face_enforces(client, document):
+    put = document["paths"]["/daemon/api/tasks/{taskName}"]["put"]["requestBody"]["content"]["application/json"]
+    highest = resolve(document, put["schema"])["properties"]["instances"]["anyOf"][0]["maximum"]
+    status, body, _ = call(client, "PUT", "/api/tasks/svc", {"kind": "service", "run": "sleep 1",
+                                                              "instances": highest + 1})
+    assert status == 422 and body["errors"][0]["location"] == "body.instances"
+    assert body["errors"][0]["message"] == f"body.instances must be a whole number from 1 to {highest}"
+    status, body, _ = call(client, "PUT", "/api/tasks/svc", {"kind": "service", "run": "sleep 1",
+                                                              "instances": highest})
+    assert status == 201 and body["instances"] == highest
