@@ -15,10 +15,10 @@ from typing import Any
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
 from pynamodb.expressions.condition import size
 
-from chalicelib.engine.model import Subscription, Task, TaskSpec
+from chalicelib.engine.model import DisabledReason, Subscription, Task, TaskSpec
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.store import metrics
-from chalicelib.store.codec import spec_to_json, task_from_item
+from chalicelib.store.codec import disabled_to_item, spec_to_json, task_from_item
 from chalicelib.store.models import RecordItem, TaskItem, transaction_connection
 from chalicelib.timefmt import to_iso
 
@@ -72,7 +72,7 @@ def put_task(
     due_shards: int,
     now: datetime,
     expected_revision: int | None,
-    disabled_code: str | None = None,
+    disabled_code: DisabledReason | None = None,
 ) -> Task:
     """Create (expected_revision None) or replace a task; a lost race is a `Conflict`."""
     existing_created = None
@@ -92,7 +92,7 @@ def put_task(
         created_at=to_iso(now),
         updated_at=to_iso(now),
         revision=1 if expected_revision is None else expected_revision + 1,
-        disabled_code=None if enabled else disabled_code,
+        disabled_code=None if enabled else disabled_to_item(disabled_code),
     )
     if expected_revision is None:
         condition = TaskItem.pk.does_not_exist()
@@ -310,13 +310,13 @@ def record_outcome(tenant: str, task_id: str, *, failed: bool) -> int:
     return int(updated["Attributes"].get("consecutive_failures", {}).get("N", 0))
 
 
-def disable(tenant: str, task_id: str, *, code: str, now: datetime) -> None:
+def disable(tenant: str, task_id: str, *, code: DisabledReason, now: datetime) -> None:
     """Disable automatic triggers of a task, saying why."""
     try:
         TaskItem(tenant, _sk(task_id)).update(
             actions=[
                 TaskItem.enabled.set(False),
-                TaskItem.disabled_code.set(code),
+                TaskItem.disabled_code.set(disabled_to_item(code)),
                 TaskItem.next_fire_at.remove(),
                 TaskItem.due_shard.remove(),
                 TaskItem.updated_at.set(to_iso(now)),

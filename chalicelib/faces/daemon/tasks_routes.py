@@ -11,6 +11,7 @@ from chalice import Response
 
 from chalicelib.engine import services
 from chalicelib.engine import tasks as task_engine
+from chalicelib.engine.model import DisabledReason
 from chalicelib.errors import Forbidden, ValidationError
 from chalicelib.faces.daemon import catalog
 from chalicelib.faces.daemon.config_file import parse_config, read_source
@@ -70,7 +71,7 @@ def stop_service(call: Call, taskName: str) -> Response:  # noqa: N803
     task = _service(call, taskName)
     now = utcnow()
     if task.enabled:
-        task = task_engine.set_enabled(task, False, now=now, disabled_code="STOPPED")
+        task = task_engine.set_enabled(task, False, now=now, disabled_code=DisabledReason.STOPPED)
     stopped = services.stop_service(task, now=now)
     return json_response({**render_task(task), "stopped_runs": stopped})
 

@@ -18,7 +18,7 @@ from chalice import Response
 
 from chalicelib.engine import runs as run_engine
 from chalicelib.engine import tasks as task_engine
-from chalicelib.engine.model import Task, TriggeredBy
+from chalicelib.engine.model import DisabledReason, Task, TriggeredBy
 from chalicelib.errors import BadRequest, Conflict, NotFound, UnsupportedMediaType, ValidationError
 from chalicelib.faces.http import Call, json_response
 from chalicelib.faces.scheduling import access, catalog
@@ -181,7 +181,7 @@ def save(call: Call, body: Any, *, task_id: str, existing: Task | None) -> Task:
                                updated_by=user)
     disabled_code = None
     if not doc.enabled and existing is not None:
-        disabled_code = "MANUALLY" if existing.enabled else existing.disabled_code
+        disabled_code = DisabledReason.REQUESTED if existing.enabled else existing.disabled_code
     # (name, version) is unique in the tenant: reserved with a conditional put before the save,
     # so two racing writes cannot both take it; the old pair is given back after a rename.
     key, old_key = unique_key(doc.name, doc.version), _key_of(existing) if existing else None
