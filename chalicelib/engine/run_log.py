@@ -17,7 +17,6 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Protocol
 
 from chalicelib.engine.model import LogOnFull as _LogOnFull
@@ -45,12 +44,6 @@ class LogLine:
     @property
     def size(self) -> int:
         return len(self.text.encode("utf-8")) + 1
-
-
-class Stream(StrEnum):
-    STDOUT = "stdout"
-    STDERR = "stderr"
-    SYSTEM = "system"
 
 
 def cap_line(text: str, size: int | None = None) -> str:

@@ -1,4 +1,8 @@
-"""Event streams: one per task, numbered by an atomic per-task counter."""
+"""A task's event log: one stream per task, numbered by an atomic per-task counter.
+
+Events live in the events table (pk = "<tenant>#<task id>", sk = the number); `expires_at` is
+the table's TTL attribute. The counter is one record per task in the tasks table.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +10,20 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from chalicelib.store.models import EventItem
-from chalicelib.store.tasks import next_event_sequence
+from chalicelib.store.models import EventItem, RecordItem
 from chalicelib.timefmt import to_iso
+
+
+def next_event_sequence(tenant: str, task_id: str) -> int:
+    """The next number of the task's event stream (atomic ADD)."""
+    updated = RecordItem(tenant, f"seq#{task_id}").update(actions=[RecordItem.counter.add(1)])
+    return int(updated["Attributes"]["counter"]["N"])
 
 
 def append_event(tenant: str, task_id: str, event_type: str, data: dict[str, Any], *, now: datetime,
                  expires_at: int | None = None) -> int:
-    """Append an event to the task's stream; returns its sequence number."""
+    """Append an event to the task's stream (expiring at `expires_at`, epoch seconds); returns
+    its number."""
     sequence = next_event_sequence(tenant, task_id)
     EventItem(f"{tenant}#{task_id}", sequence, type=event_type, at=to_iso(now), data=data,
               expires_at=expires_at).save()
@@ -21,6 +31,7 @@ def append_event(tenant: str, task_id: str, event_type: str, data: dict[str, Any
 
 
 def list_events(tenant: str, task_id: str, *, after: int = 0, limit: int = 100) -> Iterator[tuple[int, str, str, dict]]:
-    """(sequence, type, at, data) of the task's events after `after`, oldest first."""
+    """(number, type, at, data) of at most `limit` of the task's events numbered above `after`,
+    oldest first."""
     for item in EventItem.query(f"{tenant}#{task_id}", EventItem.sk > after, limit=limit):
         yield int(item.sk), item.type, item.at, item.data

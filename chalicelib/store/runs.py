@@ -53,11 +53,6 @@ def create_run(run: Run) -> bool:
     return True
 
 
-def create_runs(runs: list[Run]) -> list[bool]:
-    """Create several runs, each idempotently."""
-    return [create_run(run) for run in runs]
-
-
 def _get_item(tenant: str, task_id: str, run_id: str) -> RunItem:
     try:
         item = RunItem.get(task_key(tenant, task_id), run_id, consistent_read=True)
@@ -196,11 +191,6 @@ def request_stop(tenant: str, task_id: str, run_id: str) -> bool:
             return False
         raise
     return True
-
-
-def update_extra(tenant: str, task_id: str, run_id: str, extra: dict[str, Any]) -> None:
-    """Replace the face-specific values of a run."""
-    RunItem(task_key(tenant, task_id), run_id).update(actions=[RunItem.extra.set(extra)])
 
 
 def delete_run(tenant: str, task_id: str, run_id: str) -> None:

@@ -101,7 +101,6 @@ def put_task(
         previous = task_from_item(current).spec.subscriptions
         existing_created = current.created_at
         item.created_at = existing_created
-        item.event_seq = current.event_seq
         item.consecutive_failures = 0 if enabled and not current.enabled else current.consecutive_failures
         item.active_runs = current.active_runs
         item.waiting = current.waiting
@@ -327,12 +326,6 @@ def disable(tenant: str, task_id: str, *, code: DisabledReason, now: datetime) -
     except UpdateError as exc:
         if not _conditional_failed(exc):
             raise
-
-
-def next_event_sequence(tenant: str, task_id: str) -> int:
-    """The next number of the task's event stream (atomic ADD)."""
-    updated = RecordItem(tenant, f"seq#{task_id}").update(actions=[RecordItem.counter.add(1)])
-    return int(updated["Attributes"]["counter"]["N"])
 
 
 def _sync_subscriptions(

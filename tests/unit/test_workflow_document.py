@@ -6,13 +6,12 @@ from typing import Any
 
 import pytest
 
+from chalicelib.engine.schedule import Schedule, ScheduleKind
 from chalicelib.errors import BadRequest, ValidationError
 from chalicelib.faces.scheduling.workflow import (
     Action,
     ParentLink,
     ParentOutcome,
-    Schedule,
-    ScheduleKind,
     validate_task_document,
 )
 

@@ -11,10 +11,11 @@ from chalice import Response
 
 from chalicelib.engine import services
 from chalicelib.engine import tasks as task_engine
+from chalicelib.engine.config_source import read_source
 from chalicelib.engine.model import DisabledReason
 from chalicelib.errors import Forbidden, ValidationError
 from chalicelib.faces.daemon import catalog
-from chalicelib.faces.daemon.config_file import parse_config, read_source
+from chalicelib.faces.daemon.config_file import parse_config
 from chalicelib.faces.daemon.definition import check_name, parse_definition, render_task
 from chalicelib.faces.daemon.face import face
 from chalicelib.faces.http import Call, json_response

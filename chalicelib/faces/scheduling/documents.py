@@ -240,8 +240,3 @@ def render_run(run: Run, task: Task, *, current_meta: Mapping[str, Any] | None =
         "taskName": run.extra.get("taskName") or task.name,
         "resourceId": run.extra.get("resourceId") or (task.document or {}).get("resourceId") or "",
     }
-
-
-def run_sort_value(rendered_run: Mapping[str, Any], field: str) -> Any:
-    """A run's value for a run `sort` field."""
-    return rendered_run.get(field)

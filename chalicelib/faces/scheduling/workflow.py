@@ -34,6 +34,7 @@ from enum import StrEnum
 from typing import Any, NoReturn
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from chalicelib.engine.schedule import Schedule, schedule_of
 from chalicelib.errors import BadRequest, ValidationError
 
 # -- enums from the page ----------------------------------------------------------------------
@@ -110,17 +111,6 @@ class SpaceType(StrEnum):
     MANAGED = "managed"
 
 
-class ScheduleKind(StrEnum):
-    """Which form a `start.schedule` took; `Schedule.expression` is in that form."""
-
-    #: ISO 8601 repeating interval, `R/2025-01-01T00:00:00Z/PT1H`.
-    INTERVAL = "interval"
-    #: A cron expression, passed through unchecked (the engine parses it).
-    CRON = "cron"
-    #: An RFC 5545 recurrence rule, normalised to start with `RRULE:`.
-    RRULE = "rrule"
-
-
 _ACTION_MODES = frozenset({"sequential", "parallel"})
 _INVOKE_MODES = frozenset({"sync", "async"})
 _TIMEOUT_KEYS = ("actionExecTimeout", "eventTimeout", "stateExecTimeout")
@@ -128,21 +118,6 @@ _TIMEOUT_KEYS = ("actionExecTimeout", "eventTimeout", "stateExecTimeout")
 _USER_METADATA_STRINGS = ("spaceId", "resourceName", "resourceType", "resourceSubType", "migratedFrom")
 
 # -- derived values ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, kw_only=True)
-class Schedule:
-    """When a task starts by itself, in the engine's terms."""
-
-    kind: ScheduleKind
-    #: `R/...`, a cron expression, or `RRULE:...`.
-    expression: str
-    #: IANA zone the expression is read in.
-    timezone: str = "UTC"
-    #: No fire before this instant (aware, UTC).
-    start: datetime | None = None
-    #: No fire after this instant (aware, UTC): `endDateTime` or `cron.validUntil`, the earlier.
-    end: datetime | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -530,8 +505,10 @@ def _start(value: Any, state_names: set[Any] | None) -> tuple[dict[str, Any] | N
 
 
 def _schedule(value: Any, path: str) -> Schedule:
+    """The engine's schedule of a `start.schedule`: its shape checked here, its expression by the
+    engine when the task is saved. The end is `endDateTime` or `cron.validUntil`, the earlier."""
     if isinstance(value, str):
-        return Schedule(kind=ScheduleKind.INTERVAL, expression=_interval(value, path))
+        return schedule_of(_interval(value, path))
     schedule = _object(value, path)
     forms = [key for key in ("cron", "interval", "recurrence") if schedule.get(key) is not None]
     if len(forms) != 1:
@@ -546,13 +523,13 @@ def _schedule(value: Any, path: str) -> Schedule:
         _fail(f"{path}.endDateTime", "must be after startDateTime", finish)
     form = forms[0]
     if form == "interval":
-        kind, expression = ScheduleKind.INTERVAL, _interval(_string(schedule, "interval", path), f"{path}.interval")
+        expression = _interval(_string(schedule, "interval", path), f"{path}.interval")
     elif form == "recurrence":
-        kind, expression = ScheduleKind.RRULE, _recurrence(_string(schedule, "recurrence", path), f"{path}.recurrence")
+        expression = _recurrence(_string(schedule, "recurrence", path), f"{path}.recurrence")
     else:
-        kind, (expression, valid_until) = ScheduleKind.CRON, _cron(schedule["cron"], f"{path}.cron", zone)
+        expression, valid_until = _cron(schedule["cron"], f"{path}.cron", zone)
         end = min(end, valid_until) if end and valid_until else end or valid_until
-    return Schedule(kind=kind, expression=expression, timezone=timezone or "UTC", start=start, end=end)
+    return schedule_of(expression, timezone=timezone or "UTC", start=start, end=end)
 
 
 def _zone(name: str, path: str) -> ZoneInfo:
