@@ -18,8 +18,7 @@ os.environ.setdefault("TASKLANE_JWT_SECRET", "bench-secret-bench-secret-bench-se
 
 def bind_backend(stage: str, endpoint: str | None):
     """Create the template's resources for `stage` at `endpoint` (None: in-process moto) and bind."""
-    from chalicelib import settings
-    from chalicelib.runtime import wiring
+    from chalicelib import handlers, settings
     from chalicelib.runtime.resources import create_resources
 
     created = create_resources(stage=stage, region="us-east-1", endpoint_url=endpoint)
@@ -30,7 +29,7 @@ def bind_backend(stage: str, endpoint: str | None):
     else:
         os.environ.pop("TASKLANE_AWS_ENDPOINT", None)
     settings.reset()
-    return wiring.ensure_bound()
+    return handlers.ensure_bound()
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 
 from chalicelib import settings
+from chalicelib.engine import backend
 from chalicelib.engine.backend import Backend
 
 _lock = threading.Lock()
@@ -35,6 +36,7 @@ def _dynamodb(current: settings.Settings) -> Backend:
     from chalicelib.store.log_chunks import S3LogChunkStore
     from chalicelib.store.models import bind
     from chalicelib.store.names import DynamoNameClaims
+    from chalicelib.store.objects import S3ObjectReader
     from chalicelib.store.queue import SqsRunsQueue
     from chalicelib.store.rate_limits import DynamoRateCounter
     from chalicelib.store.runs import DynamoRunStore
@@ -49,7 +51,7 @@ def _dynamodb(current: settings.Settings) -> Backend:
         failures=DynamoFailureCounter(), subscriptions=DynamoSubscriptionStore(), names=DynamoNameClaims(),
         runs=DynamoRunStore(), events=DynamoEventLog(), queue=SqsRunsQueue(),
         logs=S3LogChunkStore.from_settings(current), held_slots=DynamoHeldSlotStore(),
-        rate_limits=DynamoRateCounter(), heartbeats=DynamoHeartbeats(),
+        rate_limits=DynamoRateCounter(), heartbeats=DynamoHeartbeats(), objects=S3ObjectReader(),
     )
 
 
@@ -58,3 +60,6 @@ def memory() -> Backend:
     from chalicelib.store.memory import memory_backend
 
     return memory_backend()
+
+
+backend.set_default(deployed)

@@ -65,6 +65,8 @@ class Settings:
     command_function: str = ""
     #: The user commands run as when the service runs as root (`root` keeps root).
     command_user: str = "nobody"
+    #: Days a task event is kept (the events table's TTL); 0: kept for ever.
+    event_retention_days: int = 30
 
     @property
     def runs_queue_name(self) -> str:
@@ -113,6 +115,7 @@ def load_settings() -> Settings:
         command_runner=env.get("TASKLANE_COMMAND_RUNNER", "local") or "local",
         command_function=env.get("TASKLANE_COMMAND_FUNCTION", ""),
         command_user=env.get("TASKLANE_COMMAND_USER", "nobody"),
+        event_retention_days=_int("TASKLANE_EVENT_RETENTION_DAYS", 30),
     )
 
 

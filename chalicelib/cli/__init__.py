@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 import threading
+from typing import Any
 
 from chalicelib.cli import schedule_cmd
 from chalicelib.permissions import Role
@@ -58,11 +59,11 @@ def _run_local(args: argparse.Namespace) -> int:
         command_tenants=args.command_tenants,
     )
     if args.daemon_config:
-        os.environ["TASKLANE_DAEMON_CONFIG"] = os.path.abspath(args.daemon_config)
+        os.environ["TASKLANE_DAEMON_CONFIG"] = daemon_config_source(args.daemon_config)
         os.environ["TASKLANE_DAEMON_TENANT"] = args.daemon_tenant or args.tenant
     # Locally nothing sits in front of the API, so `wait=true` may hold for its full wait_timeout.
     os.environ.setdefault("TASKLANE_MAX_HOLD_SECONDS", "3600")
-    runtime = LocalRuntime(options)
+    runtime = LocalRuntime(options, load_app=_load_app)
     runtime.start()
     if args.daemon_config and not _load_daemon_config():
         runtime.stop()
@@ -86,12 +87,31 @@ def _run_local(args: argparse.Namespace) -> int:
     return 0
 
 
+def daemon_config_source(argument: str) -> str:
+    """Where `--daemon-config` points: an `s3://` name as given, a path made absolute."""
+    from chalicelib.engine.config_source import is_s3
+
+    return argument if is_s3(argument) else os.path.abspath(argument)
+
+
+def _load_app() -> Any:
+    """app.py's Chalice app (imported once the runtime has set the environment it reads)."""
+    from chalicelib.runtime.local import PROJECT_DIR
+
+    if str(PROJECT_DIR) not in sys.path:
+        sys.path.insert(0, str(PROJECT_DIR))
+    import app
+
+    return app.app
+
+
 def _load_daemon_config() -> bool:
     """Apply the daemon face's file at start-up; False (with the reason printed) if it is broken."""
+    from chalicelib.engine.config_source import read_source
     from chalicelib.errors import TasklaneError
     from chalicelib.faces.daemon import catalog
-    from chalicelib.faces.daemon.config_file import parse_config, read_source
-    from chalicelib.runtime.wiring import ensure_bound
+    from chalicelib.faces.daemon.config_file import parse_config
+    from chalicelib.handlers import ensure_bound
     from chalicelib.timefmt import utcnow
 
     ensure_bound()

@@ -1,14 +1,15 @@
 """How the engine reaches storage: one bundle of ports, looked up when a call needs it.
 
-`current()` answers the installed backend, or else the deployed set (DynamoDB, SQS, S3) for
-the current settings, built by `chalicelib/backends.py` on first use, like the Chalice
-workshop's `get_app_db()`: nothing connects at import and warm Lambdas reuse the clients.
+`current()` answers the installed backend, or else the default the composition root
+(`chalicelib/backends.py`) registered: the deployed set (DynamoDB, SQS, S3) for the current
+settings, built on first use, like the Chalice workshop's `get_app_db()`: nothing connects at
+import and warm Lambdas reuse the clients.
 Tests install the in-memory twin with `use()` or `using()`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -19,6 +20,7 @@ from chalicelib.engine.ports import (
     HeldSlotStore,
     LogChunkStore,
     NameClaims,
+    ObjectReader,
     RateCounter,
     RunsQueue,
     RunStore,
@@ -46,20 +48,30 @@ class Backend:
     held_slots: HeldSlotStore
     rate_limits: RateCounter
     heartbeats: Heartbeats
+    objects: ObjectReader
 
 
 _installed: Backend | None = None
+#: What `current()` answers when nothing is installed: set by the composition root
+#: (`chalicelib/backends.py`, which the Lambda glue and the local runtime import), so the engine
+#: names no storage module and importing it loads no AWS library.
+_default: Callable[[], Backend] | None = None
+
+
+def set_default(factory: Callable[[], Backend]) -> None:
+    """Answer `factory()` when no backend is installed (the deployed set, for the settings)."""
+    global _default
+    _default = factory
 
 
 def current() -> Backend:
     """The backend engine calls go to."""
     if _installed is not None:
         return _installed
-    # The composition root lives outside the engine; it is imported here, on first use, so the
-    # engine names no storage module and importing it loads no AWS library.
-    from chalicelib import backends
-
-    return backends.deployed()
+    if _default is None:
+        raise RuntimeError("no storage backend: import chalicelib.backends (the composition root) "
+                           "or install one with backend.use()")
+    return _default()
 
 
 def use(backend: Backend | None) -> None:

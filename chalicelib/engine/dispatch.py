@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from chalicelib.engine import backend, run_ids, schedule, services
 from chalicelib.engine import runs as run_engine
-from chalicelib.engine.model import EndReason, Run, RunStatus, Task, TriggeredBy
+from chalicelib.engine.model import EndReason, Task, TriggeredBy, new_run
 from chalicelib.engine.tasks import parse_trigger
 from chalicelib.errors import NotFound, TasklaneError, ValidationError
 from chalicelib.observability import get_logger, log_event
@@ -96,18 +96,9 @@ def _fire(task: Task, sched: schedule.Schedule, due: datetime, *, now: datetime)
     following = schedule.next_fire(sched, due)
     run_id = run_ids.scheduled_run_id(task.task_id, due)
     skipped = fire is not None and fire.at == due and fire.dst_skipped
-    run = Run(
-        tenant=task.tenant,
-        task_id=task.task_id,
-        run_id=run_id,
-        status=RunStatus.ENDED if skipped else RunStatus.PENDING,
-        triggered_by=TriggeredBy.CRON,
-        created_at=now,
-        nominal_at=due,
-        source="schedule",
-        end_reason=EndReason.DST_SKIPPED if skipped else None,
-        exit_code=-1 if skipped else None,
-        ended_at=now if skipped else None,
+    run = new_run(
+        task, run_id=run_id, triggered_by=TriggeredBy.CRON, now=now, source="schedule", nominal_at=due,
+        never_executed=EndReason.DST_SKIPPED if skipped else None,
         detail="repeated wall-clock time in a DST fall-back hour" if skipped else None,
     )
     claimed = backend.current().triggers.claim_tick_with_run(
@@ -132,7 +123,7 @@ def _catch_up(task: Task, sched: schedule.Schedule, due: datetime, *, now: datet
         sched,
         last_fire=due - timedelta(microseconds=1),
         now=now,
-        policy=schedule.CatchUp(task.spec.catch_up.value),
+        policy=task.spec.catch_up,
         cap=task.spec.max_catch_up_runs,
     )
     following = schedule.next_fire(sched, now)

@@ -1,11 +1,14 @@
 """The function table: how a named action (`app.reload`) becomes an executor call.
 
 The deployer configures it with `TASKLANE_FUNCTIONS` (JSON) or `TASKLANE_FUNCTIONS_FILE` (a path
-to JSON), mapping a name to an executor, its configuration and the `workerType` reported on runs:
+to JSON), mapping a name to an executor and its configuration:
 
-    {"app.reload": {"executor": "http", "workerType": "reload-service",
+    {"app.reload": {"executor": "http",
                     "config": {"method": "POST", "url": "https://reloader.internal/reload",
                                "headers": {"Content-Type": "application/json"}}}}
+
+An entry may carry more keys, which the engine passes over and a face may read (`entry`): the
+scheduling face reports one as its runs' worker type.
 
 The action's `arguments` become the HTTP body (http), keyword arguments (python), or JSON in
 the `TASKLANE_ARGUMENTS` environment variable (command). An unknown name fails the run with a
@@ -39,10 +42,10 @@ def table() -> dict[str, dict[str, Any]]:
     return data
 
 
-def worker_type(ref_name: str) -> str | None:
-    """The `workerType` configured for a function name, if any."""
-    entry = table().get(ref_name)
-    return entry.get("workerType") if isinstance(entry, dict) else None
+def entry(ref_name: str) -> dict[str, Any]:
+    """The table's entry for a function name, as configured; empty when the name has none."""
+    found = table().get(ref_name)
+    return dict(found) if isinstance(found, dict) else {}
 
 
 def resolve(config: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -54,7 +57,7 @@ def resolve(config: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     if not isinstance(entry, dict) or "executor" not in entry:
         raise ValidationError(
             f"function '{ref_name}' is not configured in the function table (TASKLANE_FUNCTIONS)",
-            location="functionRef.refName",
+            location="ref_name",
         )
     kind = entry["executor"]
     resolved = dict(entry.get("config") or {})

@@ -6,7 +6,7 @@ maps its own document onto a `TaskSpec` and reads `Run`s back.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -44,8 +44,6 @@ class EndReason(StrEnum):
     QUEUE_FULL = "queue_full"
     #: The repeat of a fixed job's wall time in a DST fall-back hour; recorded, never executed.
     DST_SKIPPED = "dst_skipped"
-    #: Pending or running when its task was stopped as a whole (service stop).
-    DAEMON_STOPPED = "daemon_stopped"
     #: Records a gap of nominal fire times that passed while nothing was dispatching.
     MISSED = "missed"
     #: A service instance that kept failing to start; it stays down until restarted.
@@ -54,8 +52,6 @@ class EndReason(StrEnum):
 
 #: End reasons after which the retry policy applies.
 RETRYABLE = frozenset({EndReason.FAILED, EndReason.TIMEOUT, EndReason.CRASHED, EndReason.LOG_OVERFLOW})
-#: End reasons of runs that never executed.
-NEVER_EXECUTED = frozenset({EndReason.SKIPPED, EndReason.MISSED, EndReason.QUEUE_FULL, EndReason.DST_SKIPPED})
 #: End reasons that count as a failure (for consecutive-failure counting and chained outcomes).
 FAILURES = frozenset(
     {EndReason.FAILED, EndReason.TIMEOUT, EndReason.CRASHED, EndReason.LOG_OVERFLOW, EndReason.START_FAILED}
@@ -113,9 +109,23 @@ class Restart(StrEnum):
 class CatchUpPolicy(StrEnum):
     """What to run for the nominal times missed while nothing was dispatching."""
 
+    #: Run none of them.
     SKIP = "skip"
+    #: Run the newest one.
     LATEST = "latest"
+    #: Run all of them, up to the cap.
     ALL = "all"
+
+
+class DisabledReason(StrEnum):
+    """Why a task's automatic triggers are off; each face words it its own way."""
+
+    #: A caller turned the task off.
+    REQUESTED = "requested"
+    #: A caller stopped the task as a whole (every instance of a service).
+    STOPPED = "stopped"
+    #: Its runs failed `disable_after_failures` times in a row.
+    CONSECUTIVE_FAILURES = "consecutive_failures"
 
 
 MAX_RETRY_WAIT_SECONDS = 300.0
@@ -184,9 +194,6 @@ class TaskSpec:
     #: Run once when the runtime starts (daemon `run_on_start`).
     run_on_start: bool = False
 
-    def with_changes(self, **changes: Any) -> TaskSpec:
-        return replace(self, **changes)
-
 
 @dataclass(frozen=True, kw_only=True)
 class Task:
@@ -207,8 +214,8 @@ class Task:
     updated_at: datetime
     revision: int = 1
     consecutive_failures: int = 0
-    #: Why it was disabled (`CONSECUTIVE-FAILURES`, `MANUALLY`), if it was.
-    disabled_code: str | None = None
+    #: Why it was disabled, if it was.
+    disabled_code: DisabledReason | None = None
     #: Runs waiting for a slot (overlap policy `queue`), oldest first.
     waiting: tuple[str, ...] = ()
 
@@ -250,9 +257,45 @@ class Run:
     def is_terminal(self) -> bool:
         return self.status is RunStatus.ENDED
 
-    @property
-    def succeeded(self) -> bool:
-        return self.end_reason is EndReason.SUCCESS
+
+def new_run(
+    task: Task,
+    *,
+    run_id: str,
+    triggered_by: TriggeredBy,
+    now: datetime,
+    source: str | None = None,
+    nominal_at: datetime | None = None,
+    params: dict[str, Any] | None = None,
+    retry_attempt: int = 0,
+    retry_of_run_id: str | None = None,
+    instance_index: int | None = None,
+    extra: dict[str, Any] | None = None,
+    never_executed: EndReason | None = None,
+    detail: str | None = None,
+) -> Run:
+    """A new run of `task` created at `now`: pending, or, with `never_executed`, ended at once
+    for that reason without executing (exit code -1)."""
+    ended = never_executed is not None
+    return Run(
+        tenant=task.tenant,
+        task_id=task.task_id,
+        run_id=run_id,
+        status=RunStatus.ENDED if ended else RunStatus.PENDING,
+        triggered_by=triggered_by,
+        created_at=now,
+        source=source,
+        end_reason=never_executed,
+        exit_code=EXIT_NEVER_EXECUTED if ended else None,
+        nominal_at=nominal_at,
+        ended_at=now if ended else None,
+        params=params,
+        retry_attempt=retry_attempt,
+        retry_of_run_id=retry_of_run_id,
+        instance_index=instance_index,
+        detail=detail,
+        extra=extra or {},
+    )
 
 
 def retry_wait(spec: TaskSpec, attempt: int) -> float:

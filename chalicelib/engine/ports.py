@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from chalicelib.engine.log_values import ChunkRef, LogHead, LogLine
-from chalicelib.engine.model import EndReason, Run, RunStatus, Subscription, Task, TaskSpec
+from chalicelib.engine.model import DisabledReason, EndReason, Run, RunStatus, Subscription, Task, TaskSpec
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -72,7 +72,7 @@ class TaskStore(Protocol):
 
     def put_task(self, *, tenant: str, task_id: str, face: str, name: str, enabled: bool, spec: TaskSpec,
                  document: dict | None, next_fire_at: datetime | None, due_shards: int, now: datetime,
-                 expected_revision: int | None, disabled_code: str | None = None) -> Task:
+                 expected_revision: int | None, disabled_code: DisabledReason | None = None) -> Task:
         """Create (`expected_revision` None) or replace a task, keeping its trigger state, slots
         and counters; its chain edges follow `spec.subscriptions`. A lost race is a `Conflict`."""
         ...
@@ -90,7 +90,7 @@ class TaskStore(Protocol):
         """A face's tasks in `updated_at` order, each with a position to resume behind it."""
         ...
 
-    def disable(self, tenant: str, task_id: str, *, code: str, now: datetime) -> None:
+    def disable(self, tenant: str, task_id: str, *, code: DisabledReason, now: datetime) -> None:
         """Turn the task's triggers off, saying why (nothing if it is gone)."""
         ...
 
@@ -279,6 +279,18 @@ class RateCounter(Protocol):
 
     def count_hit(self, tenant: str, user: str, tier: str, window_start: int, *, expires_at: int) -> int:
         """Add one to the window atomically; the window's count after it."""
+        ...
+
+
+class ObjectUnreadable(Exception):
+    """A whole object could not be read (missing, denied, backend unreachable); the message says why."""
+
+
+class ObjectReader(Protocol):
+    """Whole objects named by bucket and key (a configuration file kept in S3)."""
+
+    def read_text(self, bucket: str, key: str) -> str:
+        """The object's content as UTF-8 text; `ObjectUnreadable` if it cannot be read."""
         ...
 
 

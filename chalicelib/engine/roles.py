@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from chalicelib.engine import backend
 from chalicelib.observability import get_logger, log_event
@@ -50,6 +51,19 @@ def run_dispatcher(now: datetime, tick: Callable[[datetime], dict]) -> dict:
     summary = tick(now)
     backend.current().heartbeats.record_heartbeat("dispatcher", now=now, **summary)
     return summary
+
+
+def run_maintenance(now: datetime, sweep: Callable[[datetime], dict]) -> dict:
+    """One maintenance pass: `sweep(now)` does the work; returns its summary."""
+    summary = sweep(now)
+    backend.current().heartbeats.record_heartbeat("maintenance", now=now, **summary)
+    return summary
+
+
+def heartbeats() -> dict[str, dict[str, Any]]:
+    """Every role's last heartbeat, `{role: {at, count, ...}}`; `NotReady` if the backend is
+    unreachable."""
+    return backend.current().heartbeats.read_heartbeats()
 
 
 def _handle_one(message: QueueMessage, handle: MessageHandler) -> bool:

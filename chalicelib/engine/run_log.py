@@ -16,7 +16,6 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 
 from chalicelib.engine.log_values import ChunkRef, LogHead, LogLine
 from chalicelib.engine.model import LogOnFull as _LogOnFull
@@ -30,10 +29,6 @@ MAX_LINE_BYTES = 64 * 1024
 CHUNK_BYTES = 256 * 1024
 
 
-class Stream(StrEnum):
-    STDOUT = "stdout"
-    STDERR = "stderr"
-    SYSTEM = "system"
 
 
 def cap_line(text: str, size: int | None = None) -> str:

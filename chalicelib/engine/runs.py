@@ -15,17 +15,19 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from chalicelib.engine import backend, logs, run_ids
+from chalicelib.engine import backend, events, logs, run_ids
 from chalicelib.engine.model import (
     EXIT_NEVER_EXECUTED,
     FAILURES,
     RETRYABLE,
+    DisabledReason,
     EndReason,
     Restart,
     Run,
     RunStatus,
     Task,
     TriggeredBy,
+    new_run,
     restart_wait,
     retry_wait,
 )
@@ -71,20 +73,10 @@ def trigger_run(
     extra: dict[str, Any] | None = None,
 ) -> Run:
     """Create a pending run and put it on the queue; with a known `run_id`, at most once."""
-    run = Run(
-        tenant=task.tenant,
-        task_id=task.task_id,
-        run_id=run_id or run_ids.fresh_run_id(now),
-        status=RunStatus.PENDING,
-        triggered_by=triggered_by,
-        created_at=now,
-        source=source,
-        nominal_at=nominal_at,
-        params=params,
-        retry_attempt=retry_attempt,
-        retry_of_run_id=retry_of_run_id,
-        instance_index=instance_index,
-        extra=extra or {},
+    run = new_run(
+        task, run_id=run_id or run_ids.fresh_run_id(now), triggered_by=triggered_by, now=now, source=source,
+        nominal_at=nominal_at, params=params, retry_attempt=retry_attempt, retry_of_run_id=retry_of_run_id,
+        instance_index=instance_index, extra=extra,
     )
     if backend.current().runs.create_run(run):
         backend.current().queue.send_run(run.tenant, run.task_id, run.run_id, delay_seconds=delay_seconds)
@@ -105,22 +97,10 @@ def record_never_executed(
 ) -> Run:
     """Record a run that ended without executing (missed, dst_skipped, start_failed): at most
     once per id."""
-    run = Run(
-        tenant=task.tenant,
-        task_id=task.task_id,
-        run_id=run_id,
-        status=RunStatus.ENDED,
-        triggered_by=triggered_by,
-        created_at=now,
-        end_reason=reason,
-        exit_code=EXIT_NEVER_EXECUTED,
-        nominal_at=nominal_at,
-        ended_at=now,
-        detail=detail,
-        instance_index=instance_index,
-    )
+    run = new_run(task, run_id=run_id, triggered_by=triggered_by, now=now, nominal_at=nominal_at,
+                  instance_index=instance_index, never_executed=reason, detail=detail)
     if backend.current().runs.create_run(run):
-        backend.current().events.append_event(task.tenant, task.task_id, "run.finished", _event_data(run), now=now)
+        events.record_run_finished(run, outcome=outcome_of(run.end_reason), now=now)
         return run
     return backend.current().runs.get_run(task.tenant, task.task_id, run_id)
 
@@ -171,7 +151,7 @@ def after_finish(run: Run, *, now: datetime) -> None:
     task = backend.current().slots.release_slot(run.tenant, run.task_id, run.run_id)
     if task is not None and task.waiting:
         _start_next_waiting(run, now=now)
-    backend.current().events.append_event(run.tenant, run.task_id, "run.finished", _event_data(run), now=now)
+    events.record_run_finished(run, outcome=outcome_of(run.end_reason), now=now)
     if task is None:
         try:
             task = backend.current().tasks.get_task(run.tenant, run.task_id)
@@ -188,15 +168,6 @@ def after_finish(run: Run, *, now: datetime) -> None:
     apply_retention(task, now=now)
 
 
-def _event_data(run: Run) -> dict[str, Any]:
-    return {
-        "run_id": run.run_id,
-        "end_reason": run.end_reason.value if run.end_reason else None,
-        "exit_code": run.exit_code,
-        "outcome": outcome_of(run.end_reason),
-    }
-
-
 def _start_next_waiting(run: Run, *, now: datetime) -> None:
     next_id = backend.current().slots.pop_waiting(run.tenant, run.task_id)
     if next_id is not None:
@@ -209,7 +180,7 @@ def _count_outcome(task: Task, *, failed: bool, now: datetime) -> None:
     count = backend.current().failures.record_outcome(task.tenant, task.task_id, failed=failed)
     limit = task.spec.disable_after_failures
     if failed and limit and count >= limit and task.enabled:
-        backend.current().tasks.disable(task.tenant, task.task_id, code="CONSECUTIVE-FAILURES", now=now)
+        backend.current().tasks.disable(task.tenant, task.task_id, code=DisabledReason.CONSECUTIVE_FAILURES, now=now)
         log_event(_log, logging.WARNING, "task disabled after consecutive failures", task_id=task.task_id,
                   failures=count)
 
@@ -260,7 +231,7 @@ def _start_children(parent: Task, run: Run, outcome: str, *, now: datetime) -> N
 
 
 def _restart_instance(task: Task, run: Run, *, now: datetime) -> None:
-    if not task.enabled or run.stop_requested or run.end_reason in (EndReason.DAEMON_STOPPED, EndReason.START_FAILED):
+    if not task.enabled or run.stop_requested or run.end_reason is EndReason.START_FAILED:
         return
     if run.instance_index is None or run.instance_index >= task.spec.instances:
         return

@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 
 from chalicelib.engine import schedule_iso
 from chalicelib.engine.instants import zone_named
+from chalicelib.engine.model import CatchUpPolicy
 from chalicelib.engine.schedule_cron import parse_cron
 from chalicelib.engine.schedule_dst import (
     TICK,
@@ -44,7 +45,6 @@ from chalicelib.timefmt import require_aware
 
 __all__ = [
     "MIN_INTERVAL",
-    "CatchUp",
     "CatchUpPlan",
     "Fire",
     "Schedule",
@@ -55,6 +55,7 @@ __all__ = [
     "parse_schedule",
     "plan_catch_up",
     "preview",
+    "schedule_of",
 ]
 
 class ScheduleKind(StrEnum):
@@ -87,15 +88,12 @@ class Schedule:
     end: datetime | None = None
 
 
-class CatchUp(StrEnum):
-    """What to run for the nominal times missed while nothing was dispatching."""
-
-    #: Run none of them.
-    SKIP = "skip"
-    #: Run the newest one.
-    LATEST = "latest"
-    #: Run all of them, up to the cap.
-    ALL = "all"
+def schedule_of(
+    expression: str, *, timezone: str = "UTC", start: datetime | None = None, end: datetime | None = None
+) -> Schedule:
+    """The schedule an expression names, its kind read from its form, not checked yet: a face
+    that validates a document's shape first and leaves the expression to `parse_schedule`."""
+    return Schedule(kind=_kind_of(expression.strip()), expression=expression, timezone=timezone, start=start, end=end)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -171,7 +169,7 @@ def iter_fires(schedule: Schedule, after: datetime) -> Iterator[Fire]:
 
 
 def plan_catch_up(
-    schedule: Schedule, *, last_fire: datetime, now: datetime, policy: CatchUp, cap: int = 100
+    schedule: Schedule, *, last_fire: datetime, now: datetime, policy: CatchUpPolicy, cap: int = 100
 ) -> CatchUpPlan:
     """Plan a gap: the nominal times strictly after `last_fire` and at or before `now`.
 
@@ -183,7 +181,8 @@ def plan_catch_up(
     if cap < 1:
         raise ValueError("cap must be at least 1")
     missed = _newest_fires(schedule, after=last_fire, until=now, limit=cap)
-    to_run = {CatchUp.SKIP: [], CatchUp.LATEST: missed[-1:], CatchUp.ALL: list(missed)}[CatchUp(policy)]
+    to_run = {CatchUpPolicy.SKIP: [], CatchUpPolicy.LATEST: missed[-1:],
+              CatchUpPolicy.ALL: list(missed)}[CatchUpPolicy(policy)]
     return CatchUpPlan(missed=missed, to_run=to_run)
 
 

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from chalicelib import settings
 from chalicelib.engine import backend, command_policy, schedule
-from chalicelib.engine.model import EndReason, RunStatus, Task, TaskSpec, TriggerSpec
+from chalicelib.engine.model import DisabledReason, EndReason, RunStatus, Task, TaskSpec, TriggerSpec
 from chalicelib.errors import NotFound
 from chalicelib.observability import get_logger, log_event
 
@@ -54,7 +54,7 @@ def save_task(
     document: dict | None,
     now: datetime,
     expected_revision: int | None = None,
-    disabled_code: str | None = None,
+    disabled_code: DisabledReason | None = None,
 ) -> Task:
     """Create (no `expected_revision`) or replace a task; its trigger restarts from `now`.
     A command task needs its tenant to be allowed to run commands (`Forbidden` says why)."""
@@ -66,7 +66,7 @@ def save_task(
 
 def _store_task(*, tenant: str, task_id: str, face: str, name: str, spec: TaskSpec, enabled: bool,
                 document: dict | None, now: datetime, expected_revision: int | None,
-                disabled_code: str | None) -> Task:
+                disabled_code: DisabledReason | None) -> Task:
     if spec.trigger is not None:
         parse_trigger(spec.trigger)
     return backend.current().tasks.put_task(
@@ -140,7 +140,7 @@ def end_runs_of_deleted_task(tenant: str, task_id: str, *, now: datetime) -> Non
             run_engine.end_without_executing(run, reason=EndReason.STOPPED, now=now, detail=TASK_DELETED)
 
 
-def set_enabled(task: Task, enabled: bool, *, now: datetime, disabled_code: str | None = None) -> Task:
+def set_enabled(task: Task, enabled: bool, *, now: datetime, disabled_code: DisabledReason | None = None) -> Task:
     """Enable or disable a task (its trigger restarts from `now` when enabled); a concurrent
     change to the task is a `Conflict`. Not a (re)definition, so it needs no command right:
     a tenant whose right was withdrawn can still stop its services."""

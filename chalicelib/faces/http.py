@@ -245,7 +245,7 @@ class Face:
 
     def seal(self) -> None:
         """Answer every method a path does not serve with a 405 in this face's shape (instead
-        of Chalice's default body). Called once by the wiring, after every route is declared."""
+        of Chalice's default body). Called once by chalicelib/handlers.py, after every route is declared."""
         if self._sealed:
             return
         self._sealed = True

@@ -5,10 +5,10 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from chalicelib import __version__
+from chalicelib.engine.roles import heartbeats
 from chalicelib.errors import NotReady, TasklaneError
 from chalicelib.faces import openapi
 from chalicelib.faces.http import Call, Face, FaceDoc, json_response
-from chalicelib.store.heartbeats import read_heartbeats
 
 system_blueprint = Blueprint(__name__)
 
@@ -28,7 +28,7 @@ face = Face("system", system_blueprint, render_error,
 def health(call: Call) -> Response:
     """Version, whether the backend answers, and when each background role last ran."""
     try:
-        roles = read_heartbeats()
+        roles = heartbeats()
         backend = {"reachable": True}
     except NotReady as exc:
         roles, backend = {}, {"reachable": False, "error": exc.message}

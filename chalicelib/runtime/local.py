@@ -10,13 +10,13 @@ the functions Lambda calls; only the event sources differ.
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import secrets
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -210,10 +210,15 @@ def dev_token(*, tenant: str = "dev", user: str = "developer", admin: bool = Tru
 
 
 class LocalRuntime:
-    """Everything `tasklane local` runs, with a clean stop."""
+    """Everything `tasklane local` runs, with a clean stop.
 
-    def __init__(self, options: LocalOptions) -> None:
+    `load_app` gives the Chalice app to serve; it is called once the environment the app reads
+    is set (the runtime never imports app.py itself: app.py is the one that imports the runtime,
+    under `chalice local`)."""
+
+    def __init__(self, options: LocalOptions, load_app: Callable[[], Any]) -> None:
         self.options = options
+        self._load_app = load_app
         self._backend: EmbeddedBackend | None = None
         self._sources: EventSources | None = None
         self._http: Any = None
@@ -224,10 +229,7 @@ class LocalRuntime:
         """Bring everything up; returns once the HTTP server is listening."""
         endpoint, self._backend = prepare_environment(self.options)
         os.environ["TASKLANE_EMBEDDED"] = "0"  # the app must not start a second backend
-        if str(PROJECT_DIR) not in sys.path:
-            sys.path.insert(0, str(PROJECT_DIR))
-        app_module = importlib.import_module("app")
-        app = app_module.app
+        app = self._load_app()
         self._http = create_server(app, _chalice_config(self.options.stage), self.options.host, self.options.port)
         host, port = self._http.server.server_address[:2]
         self.url = f"http://{host}:{port}"
@@ -253,8 +255,8 @@ class LocalRuntime:
 def start_for_chalice_local(app: Any) -> None:
     """Under `chalice local --stage local`: embedded backend plus event sources in this process.
 
-    app.py calls this after every handler is registered; the HTTP server is chalice's own, with
-    tasklane's edges (local_http.py).
+    app.py hands itself over after every handler is registered; the HTTP server is chalice's
+    own, with tasklane's edges (local_http.py).
     """
     options = LocalOptions(
         tick=float(os.environ.get("TASKLANE_TICK_SECONDS", "1")),

@@ -9,6 +9,7 @@ from typing import Any
 from chalicelib.engine.model import (
     Backoff,
     CatchUpPolicy,
+    DisabledReason,
     EndReason,
     LogOnFull,
     Overlap,
@@ -32,6 +33,21 @@ _SPEC_ENUMS: dict[str, type[Enum]] = {
     "restart": Restart,
     "restart_backoff": Backoff,
 }
+
+
+#: How a `DisabledReason` is stored: the spellings items were written with before the engine
+#: had the enum, so items written before and after read alike and need no migration.
+_STORED_DISABLED = {
+    DisabledReason.REQUESTED: "MANUALLY",
+    DisabledReason.STOPPED: "STOPPED",
+    DisabledReason.CONSECUTIVE_FAILURES: "CONSECUTIVE-FAILURES",
+}
+_DISABLED_FROM_STORED = {stored: reason for reason, stored in _STORED_DISABLED.items()}
+
+
+def disabled_to_item(reason: DisabledReason | None) -> str | None:
+    """The stored spelling of why a task is disabled."""
+    return _STORED_DISABLED[DisabledReason(reason)] if reason is not None else None
 
 
 def _iso(value: Any) -> str | None:
@@ -102,7 +118,7 @@ def task_from_item(item: TaskItem) -> Task:
         updated_at=from_iso(item.updated_at),
         revision=int(item.revision or 1),
         consecutive_failures=int(item.consecutive_failures or 0),
-        disabled_code=item.disabled_code,
+        disabled_code=_DISABLED_FROM_STORED.get(item.disabled_code or ""),
         waiting=tuple(item.waiting or ()),
     )
 

@@ -1,7 +1,7 @@
-"""Event streams: one per task, numbered by an atomic per-task counter.
+"""A task's event log: one stream per task, numbered by an atomic per-task counter.
 
-The counter lives at (pk = tenant, sk = "seq#<task id>") in the tasks table; each event at
-(pk = "<tenant>#<task id>", sk = its number) in the events table.
+Events live in the events table (pk = "<tenant>#<task id>", sk = the number); `expires_at` is
+the table's TTL attribute. The counter is one record per task in the tasks table.
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ def next_event_sequence(tenant: str, task_id: str) -> int:
 
 def append_event(tenant: str, task_id: str, event_type: str, data: dict[str, Any], *, now: datetime,
                  expires_at: int | None = None) -> int:
-    """Append an event to the task's stream; returns its sequence number."""
+    """Append an event to the task's stream (expiring at `expires_at`, epoch seconds); returns
+    its number."""
     sequence = next_event_sequence(tenant, task_id)
     EventItem(f"{tenant}#{task_id}", sequence, type=event_type, at=to_iso(now), data=data,
               expires_at=expires_at).save()

@@ -77,8 +77,6 @@ class TaskItem(Model):
     revision = NumberAttribute(default=1)
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
-    #: Atomic counter for the task's event stream.
-    event_seq = NumberAttribute(default=0)
     consecutive_failures = NumberAttribute(default=0)
     disabled_code = UnicodeAttribute(null=True)
     #: Ids of the runs holding a concurrency slot (a conditional ADD keeps it <= parallelism).

@@ -12,10 +12,10 @@ from datetime import datetime
 
 from pynamodb.exceptions import DoesNotExist
 
-from chalicelib.engine.model import Subscription, Task, TaskSpec
+from chalicelib.engine.model import DisabledReason, Subscription, Task, TaskSpec
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.store import metrics
-from chalicelib.store.codec import TASK_PREFIX, spec_to_json, task_from_item, task_sk
+from chalicelib.store.codec import TASK_PREFIX, disabled_to_item, spec_to_json, task_from_item, task_sk
 from chalicelib.store.conditions import conditional
 from chalicelib.store.models import TaskItem
 from chalicelib.store.shards import due_shard
@@ -55,7 +55,7 @@ def put_task(
     due_shards: int,
     now: datetime,
     expected_revision: int | None,
-    disabled_code: str | None = None,
+    disabled_code: DisabledReason | None = None,
 ) -> Task:
     """Create (expected_revision None) or replace a task; a lost race is a `Conflict`."""
     previous: tuple[Subscription, ...] = ()
@@ -74,7 +74,7 @@ def put_task(
         created_at=to_iso(now),
         updated_at=to_iso(now),
         revision=1 if expected_revision is None else expected_revision + 1,
-        disabled_code=None if enabled else disabled_code,
+        disabled_code=None if enabled else disabled_to_item(disabled_code),
     )
     if expected_revision is None:
         condition = TaskItem.pk.does_not_exist()
@@ -82,7 +82,6 @@ def put_task(
         current = get_item(tenant, task_id)
         previous = task_from_item(current).spec.subscriptions
         item.created_at = current.created_at
-        item.event_seq = current.event_seq
         item.consecutive_failures = 0 if enabled and not current.enabled else current.consecutive_failures
         item.active_runs = current.active_runs
         item.waiting = current.waiting
@@ -144,12 +143,12 @@ def tasks_by_update(
         chunk = min(chunk * 2, MAX_CHUNK)
 
 
-def disable(tenant: str, task_id: str, *, code: str, now: datetime) -> None:
+def disable(tenant: str, task_id: str, *, code: DisabledReason, now: datetime) -> None:
     """Disable automatic triggers of a task, saying why (nothing happens if it is gone)."""
     conditional(lambda: TaskItem(tenant, task_sk(task_id)).update(
         actions=[
             TaskItem.enabled.set(False),
-            TaskItem.disabled_code.set(code),
+            TaskItem.disabled_code.set(disabled_to_item(code)),
             TaskItem.next_fire_at.remove(),
             TaskItem.due_shard.remove(),
             TaskItem.updated_at.set(to_iso(now)),
@@ -167,7 +166,7 @@ class DynamoTaskStore:
 
     def put_task(self, *, tenant: str, task_id: str, face: str, name: str, enabled: bool, spec: TaskSpec,
                  document: dict | None, next_fire_at: datetime | None, due_shards: int, now: datetime,
-                 expected_revision: int | None, disabled_code: str | None = None) -> Task:
+                 expected_revision: int | None, disabled_code: DisabledReason | None = None) -> Task:
         return put_task(tenant=tenant, task_id=task_id, face=face, name=name, enabled=enabled, spec=spec,
                         document=document, next_fire_at=next_fire_at, due_shards=due_shards, now=now,
                         expected_revision=expected_revision, disabled_code=disabled_code)

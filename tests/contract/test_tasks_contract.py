@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from chalicelib.engine.model import Subscription
+from chalicelib.engine.model import DisabledReason, Subscription
 from chalicelib.errors import Conflict, NotFound
 from tests.contract.conftest import T0, put, race
 
@@ -104,9 +104,9 @@ def test_consecutive_failures_count_up_reset_and_survive_a_replace(store):
 
 def test_disabling_stops_the_trigger_and_says_why(store):
     put(store, "t1", next_fire_at=T0 + timedelta(minutes=1))
-    store.tasks.disable("acme", "t1", code="CONSECUTIVE-FAILURES", now=T0 + timedelta(seconds=1))
+    store.tasks.disable("acme", "t1", code=DisabledReason.CONSECUTIVE_FAILURES, now=T0 + timedelta(seconds=1))
     task = store.tasks.get_task("acme", "t1")
     assert (task.enabled, task.disabled_code, task.next_fire_at, task.revision) == (
-        False, "CONSECUTIVE-FAILURES", None, 2)
+        False, DisabledReason.CONSECUTIVE_FAILURES, None, 2)
     assert not any(True for shard in range(4) for _ in store.triggers.due_keys(str(shard), T0 + timedelta(hours=1)))
-    store.tasks.disable("acme", "gone", code="X", now=T0)  # nothing to disable: no error
+    store.tasks.disable("acme", "gone", code=DisabledReason.REQUESTED, now=T0)  # nothing to disable: no error

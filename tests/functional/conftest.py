@@ -12,9 +12,9 @@ import os
 import pytest
 from moto import mock_aws
 
-from chalicelib import settings
+from chalicelib import handlers, settings
 from chalicelib.engine import backend
-from chalicelib.runtime import moto_isolation, wiring
+from chalicelib.runtime import moto_isolation
 from chalicelib.runtime.resources import create_resources
 from chalicelib.store.memory import MemoryState, memory_backend
 
@@ -26,7 +26,7 @@ def _bind(env: dict[str, str], endpoint: str | None) -> settings.Settings:
     else:
         os.environ.pop("TASKLANE_AWS_ENDPOINT", None)
     settings.reset()
-    return wiring.ensure_bound()
+    return handlers.ensure_bound()
 
 
 @pytest.fixture

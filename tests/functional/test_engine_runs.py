@@ -11,6 +11,7 @@ from chalicelib.engine import backend, maintenance, runs, services, tasks
 from chalicelib.engine.model import (
     Backoff,
     CatchUpPolicy,
+    DisabledReason,
     EndReason,
     LogOnFull,
     Overlap,
@@ -267,7 +268,7 @@ def test_consecutive_failures_disable_the_task(h):
         h.deliver()
     task = tasks.get_task("acme", "doomed")
     assert not task.enabled
-    assert task.disabled_code == "CONSECUTIVE-FAILURES"
+    assert task.disabled_code is DisabledReason.CONSECUTIVE_FAILURES
 
 
 def test_keep_runs_deletes_the_oldest_ended_runs(h):

@@ -7,7 +7,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from chalicelib.engine.schedule import CatchUp, CatchUpPlan, parse_schedule, plan_catch_up
+from chalicelib.engine.model import CatchUpPolicy as CatchUp
+from chalicelib.engine.schedule import CatchUpPlan, parse_schedule, plan_catch_up
 
 
 def at(text: str) -> datetime:

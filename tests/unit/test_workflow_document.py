@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from chalicelib.engine.schedule import Schedule, ScheduleKind
 from chalicelib.errors import BadRequest, ValidationError
-from chalicelib.faces.scheduling.schedule_form import Schedule, ScheduleKind
 from chalicelib.faces.scheduling.workflow import (
     Action,
     ParentLink,

@@ -17,7 +17,8 @@ instances = 2
 ```
 
 Parsing validates the whole file before anything is applied; an error names its key as
-`tasks.backup.cron`. Where the file comes from: a local path, or `s3://bucket/key` when deployed.
+`tasks.backup.cron`. Where the file comes from (a local path, or `s3://bucket/key`) is the
+engine's to read (engine/config_source.py).
 """
 
 from __future__ import annotations
@@ -25,10 +26,9 @@ from __future__ import annotations
 import math
 import tomllib
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from chalicelib.errors import BadRequest, ValidationError
+from chalicelib.errors import ValidationError
 from chalicelib.faces.daemon.definition import Definition, check_name, parse_definition
 
 _SECTIONS = {"tasks": "task", "services": "service"}
@@ -97,20 +97,3 @@ def _table(data: dict[str, Any], key: str) -> dict[str, Any]:
         raise ValidationError(f"{key} is a table", location=key)
     return value
 
-
-def read_source(source: str, *, s3_client: Any = None) -> str:
-    """The file's text from a path or `s3://bucket/key`; `BadRequest` if it cannot be read."""
-    if source.startswith("s3://"):
-        bucket, _, key = source[len("s3://"):].partition("/")
-        if s3_client is None:
-            import boto3
-
-            s3_client = boto3.client("s3")
-        try:
-            return s3_client.get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8")
-        except Exception as exc:  # botocore errors vary by cause; the message names it
-            raise BadRequest(f"cannot read the configuration from {source}: {exc}") from None
-    try:
-        return Path(source).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise BadRequest(f"cannot read the configuration file {source}: {exc.strerror}") from None

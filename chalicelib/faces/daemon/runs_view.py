@@ -17,7 +17,9 @@ from chalicelib.timefmt import to_api
 #: The product's `triggered_by` values; chained (event) runs have no daemon equivalent.
 _TRIGGERED_BY = {TriggeredBy.EVENT: "api"}
 _PHASES = {s.value for s in RunStatus}
-_REASONS = {r.value for r in EndReason}
+#: The product's end reasons: the engine's, and `daemon_stopped` (a run cut short by the daemon's
+#: own shutdown), which tasklane never gives, so filtering on it finds nothing.
+_REASONS = {r.value for r in EndReason} | {"daemon_stopped"}
 _TRIGGERS = {"cron", "api", "cloud", "service", "startup"}
 DEFAULT_LIMIT = 50
 

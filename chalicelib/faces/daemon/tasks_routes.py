@@ -11,9 +11,11 @@ from chalice import Response
 
 from chalicelib.engine import services
 from chalicelib.engine import tasks as task_engine
+from chalicelib.engine.config_source import read_source
+from chalicelib.engine.model import DisabledReason
 from chalicelib.errors import Forbidden, ValidationError
 from chalicelib.faces.daemon import catalog
-from chalicelib.faces.daemon.config_file import parse_config, read_source
+from chalicelib.faces.daemon.config_file import parse_config
 from chalicelib.faces.daemon.definition import parse_definition
 from chalicelib.faces.daemon.face import face
 from chalicelib.faces.daemon.names import check_name
@@ -76,7 +78,7 @@ def stop_service(call: Call, taskName: str) -> Response:  # noqa: N803
     task = _service(call, taskName)
     now = utcnow()
     if task.enabled:
-        task = task_engine.set_enabled(task, False, now=now, disabled_code="STOPPED")
+        task = task_engine.set_enabled(task, False, now=now, disabled_code=DisabledReason.STOPPED)
     stopped = services.stop_service(task, now=now)
     return json_response({**render_task(task), "stopped_runs": stopped})
 

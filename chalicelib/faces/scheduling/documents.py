@@ -18,7 +18,17 @@ from typing import Any
 
 from chalicelib import settings
 from chalicelib.engine import functions
-from chalicelib.engine.model import EndReason, Run, RunStatus, Subscription, Task, TaskSpec, TriggeredBy, TriggerSpec
+from chalicelib.engine.model import (
+    DisabledReason,
+    EndReason,
+    Run,
+    RunStatus,
+    Subscription,
+    Task,
+    TaskSpec,
+    TriggeredBy,
+    TriggerSpec,
+)
 from chalicelib.faces.scheduling import access
 from chalicelib.faces.scheduling.graph import Adjacency
 from chalicelib.faces.scheduling.requests import EventType
@@ -111,10 +121,19 @@ def triggered_by(run: Run) -> str:
     return "schedule" if run.triggered_by is TriggeredBy.CRON else run.triggered_by.value
 
 
+#: `metadata.disabledCode` for each reason the engine disables a task (the page's enum has no
+#: word for a stop, which only the daemon face makes: a stop is a manual disable).
+DISABLED_CODES = {
+    DisabledReason.REQUESTED: "MANUALLY",
+    DisabledReason.STOPPED: "MANUALLY",
+    DisabledReason.CONSECUTIVE_FAILURES: "CONSECUTIVE-FAILURES",
+}
+
+
 def worker_type(task: Task) -> str:
     """The function table's `workerType` for the task's function, else the function's name."""
     ref_name = task.spec.executor_config.get("ref_name")
-    return (functions.worker_type(ref_name) if ref_name else None) or ref_name or "function"
+    return (functions.entry(ref_name).get("workerType") if ref_name else None) or ref_name or "function"
 
 
 def last_run_summary(run: Run, task: Task) -> dict[str, Any]:
@@ -165,7 +184,7 @@ def render_task(task: Task, context: TaskContext) -> dict[str, Any]:
     meta["createdAt"] = to_api(task.created_at)
     meta["updatedAt"] = to_api(task.updated_at)
     if not task.enabled and task.disabled_code:
-        meta["disabledCode"] = task.disabled_code
+        meta["disabledCode"] = DISABLED_CODES[task.disabled_code]
     orchestration: dict[str, Any] = {"id": task.task_id, "type": ORCHESTRATION_TYPE, "attrs": {}}
     if context.last_run is not None:
         last = last_run_summary(context.last_run, task)
@@ -222,8 +241,3 @@ def render_run(run: Run, task: Task, *, current_meta: Mapping[str, Any] | None =
         "taskName": run.extra.get("taskName") or task.name,
         "resourceId": run.extra.get("resourceId") or (task.document or {}).get("resourceId") or "",
     }
-
-
-def run_sort_value(rendered_run: Mapping[str, Any], field: str) -> Any:
-    """A run's value for a run `sort` field."""
-    return rendered_run.get(field)

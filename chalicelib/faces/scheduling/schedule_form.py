@@ -1,4 +1,4 @@
-"""`start.schedule` of a task document, read into the engine's terms (seed 000).
+"""`start.schedule` of a task document, read into the engine's `Schedule` (seed 000).
 
 A schedule object holds exactly one of ``cron``, ``interval`` and ``recurrence``; a string
 schedule is an ISO 8601 repeating interval. Naive ``startDateTime``/``endDateTime``/
@@ -9,42 +9,14 @@ through: the engine parses it when the task is saved.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from chalicelib.engine.instants import instant_field, zone_named
+from chalicelib.engine.schedule import Schedule, schedule_of
 from chalicelib.errors import ValidationError
 from chalicelib.faces.request_models import filled, refuse
 from chalicelib.faces.scheduling.requests import SchedulingCron, SchedulingScheduleObject, SchedulingStart
-
-
-class ScheduleKind(StrEnum):
-    """Which form a `start.schedule` took; `Schedule.expression` is in that form."""
-
-    #: ISO 8601 repeating interval, `R/2025-01-01T00:00:00Z/PT1H`.
-    INTERVAL = "interval"
-    #: A cron expression, passed through unchecked (the engine parses it).
-    CRON = "cron"
-    #: An RFC 5545 recurrence rule, normalised to start with `RRULE:`.
-    RRULE = "rrule"
-
-
-@dataclass(frozen=True, kw_only=True)
-class Schedule:
-    """When a task starts by itself, in the engine's terms."""
-
-    kind: ScheduleKind
-    #: `R/...`, a cron expression, or `RRULE:...`.
-    expression: str
-    #: IANA zone the expression is read in.
-    timezone: str = "UTC"
-    #: No fire before this instant (aware, UTC).
-    start: datetime | None = None
-    #: No fire after this instant (aware, UTC): `endDateTime` or `cron.validUntil`, the earlier.
-    end: datetime | None = None
-
 
 _DURATION = re.compile(r"P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?", re.IGNORECASE)
 _REPEAT = re.compile(r"R\d*", re.IGNORECASE)
@@ -66,7 +38,7 @@ def parse_start(start: SchedulingStart | None, state_names: set[str | None] | No
 def parse_schedule(value: SchedulingScheduleObject | str, path: str) -> Schedule:
     """One schedule, string or object, located at `path`."""
     if isinstance(value, str):
-        return Schedule(kind=ScheduleKind.INTERVAL, expression=_interval(value, path))
+        return schedule_of(_interval(value, path))
     forms = [key for key in ("cron", "interval", "recurrence") if getattr(value, key) is not None]
     if len(forms) != 1:
         refuse(path, "must hold exactly one of cron, interval, recurrence", sorted(forms) or None)
@@ -76,13 +48,13 @@ def parse_schedule(value: SchedulingScheduleObject | str, path: str) -> Schedule
     if start and end and end <= start:
         refuse(f"{path}.endDateTime", "must be after startDateTime", value.endDateTime)
     if value.interval is not None:
-        kind, expression = ScheduleKind.INTERVAL, _interval(value.interval, f"{path}.interval")
+        expression = _interval(value.interval, f"{path}.interval")
     elif value.recurrence is not None:
-        kind, expression = ScheduleKind.RRULE, _recurrence(value.recurrence, f"{path}.recurrence")
+        expression = _recurrence(value.recurrence, f"{path}.recurrence")
     else:
-        kind, (expression, valid_until) = ScheduleKind.CRON, _cron(value.cron, f"{path}.cron", zone)
+        expression, valid_until = _cron(value.cron, f"{path}.cron", zone)
         end = min(end, valid_until) if end and valid_until else end or valid_until
-    return Schedule(kind=kind, expression=expression, timezone=value.timezone or "UTC", start=start, end=end)
+    return schedule_of(expression, timezone=value.timezone or "UTC", start=start, end=end)
 
 
 def _zone(name: str, path: str) -> ZoneInfo:

@@ -9,7 +9,7 @@ import json
 from typing import Any
 
 from chalicelib.engine import tasks as task_engine
-from chalicelib.engine.model import Task
+from chalicelib.engine.model import DisabledReason, Task
 from chalicelib.errors import Conflict, NotFound, ValidationError
 from chalicelib.faces.http import Call
 from chalicelib.faces.scheduling import access, catalog
@@ -67,7 +67,7 @@ def save(call: Call, body: Any, *, task_id: str, existing: Task | None) -> Task:
                                updated_by=user)
     disabled_code = None
     if not doc.enabled and existing is not None:
-        disabled_code = "MANUALLY" if existing.enabled else existing.disabled_code
+        disabled_code = DisabledReason.REQUESTED if existing.enabled else existing.disabled_code
     # (name, version) is unique in the tenant: reserved with a conditional put before the save,
     # so two racing writes cannot both take it; the old pair is given back after a rename.
     key, old_key = unique_key(doc.name, doc.version), key_of(existing) if existing else None

@@ -10,7 +10,13 @@ from __future__ import annotations
 from chalicelib.engine.backend import Backend
 from chalicelib.store.memory.log_chunks import MemoryLogChunkStore
 from chalicelib.store.memory.queue import MemoryRunsQueue, QueuedRun
-from chalicelib.store.memory.records import MemoryEventLog, MemoryHeartbeats, MemoryHeldSlotStore, MemoryRateCounter
+from chalicelib.store.memory.records import (
+    MemoryEventLog,
+    MemoryHeartbeats,
+    MemoryHeldSlotStore,
+    MemoryObjects,
+    MemoryRateCounter,
+)
 from chalicelib.store.memory.runs import MemoryRunStore
 from chalicelib.store.memory.state import MemoryState
 from chalicelib.store.memory.tasks import (
@@ -33,5 +39,5 @@ def memory_backend(state: MemoryState | None = None) -> Backend:
         failures=MemoryFailureCounter(state), subscriptions=MemorySubscriptionStore(state),
         names=MemoryNameClaims(state), runs=MemoryRunStore(state), events=MemoryEventLog(state),
         queue=MemoryRunsQueue(), logs=MemoryLogChunkStore(), held_slots=MemoryHeldSlotStore(state),
-        rate_limits=MemoryRateCounter(state), heartbeats=MemoryHeartbeats(state),
+        rate_limits=MemoryRateCounter(state), heartbeats=MemoryHeartbeats(state), objects=MemoryObjects(state),
     )

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from chalicelib.engine.ports import Event, SlotAnswer
+from chalicelib.engine.ports import Event, ObjectUnreadable, SlotAnswer
 from chalicelib.store.memory.state import MemoryState, copied
 from chalicelib.timefmt import to_iso
 
@@ -86,3 +86,24 @@ class MemoryHeartbeats:
         with self._state.lock:
             return {role: {"at": at, "count": count, **copied(data)}
                     for role, (at, count, data) in self._state.heartbeats.items() if role in ROLES}
+
+
+class MemoryObjects:
+    """`ObjectReader` in memory; `put_text` stands in for an upload."""
+
+    def __init__(self, state: MemoryState) -> None:
+        self._state = state
+
+    def put_text(self, bucket: str, key: str, text: str) -> None:
+        with self._state.lock:
+            self._state.objects[(bucket, key)] = text.encode("utf-8")
+
+    def read_text(self, bucket: str, key: str) -> str:
+        with self._state.lock:
+            body = self._state.objects.get((bucket, key))
+        if body is None:
+            raise ObjectUnreadable(f"no object s3://{bucket}/{key}")
+        try:
+            return body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ObjectUnreadable(f"not UTF-8 text: {exc}") from None

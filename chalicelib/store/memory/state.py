@@ -69,6 +69,8 @@ class MemoryState:
     rates: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)
     #: role -> (at, count, data).
     heartbeats: dict[str, tuple[str, int, dict]] = field(default_factory=dict)
+    #: (bucket, key) -> whole object bytes (configuration files kept in S3).
+    objects: dict[tuple[str, str], bytes] = field(default_factory=dict)
 
     def sweep_expired(self, epoch: int) -> int:
         """Remove what carries an `expires_at` at or before `epoch`, as DynamoDB's TTL sweeper

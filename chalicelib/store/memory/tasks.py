@@ -8,7 +8,7 @@ import dataclasses
 from collections.abc import Iterator
 from datetime import datetime
 
-from chalicelib.engine.model import Run, Subscription, Task, TaskSpec
+from chalicelib.engine.model import DisabledReason, Run, Subscription, Task, TaskSpec
 from chalicelib.engine.ports import Occupancy
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.store.memory.runs import stored_run
@@ -44,7 +44,7 @@ class MemoryTaskStore(_Tasks):
 
     def put_task(self, *, tenant: str, task_id: str, face: str, name: str, enabled: bool, spec: TaskSpec,
                  document: dict | None, next_fire_at: datetime | None, due_shards: int, now: datetime,
-                 expected_revision: int | None, disabled_code: str | None = None) -> Task:
+                 expected_revision: int | None, disabled_code: DisabledReason | None = None) -> Task:
         pending = bool(next_fire_at and enabled)
         task = Task(
             tenant=tenant, task_id=task_id, face=face, name=name, enabled=enabled, spec=spec,
@@ -105,7 +105,7 @@ class MemoryTaskStore(_Tasks):
         return iter([(task, {"face_key": face_key, "updated_at": updated_at, "pk": tenant, "sk": sk})
                      for updated_at, sk, task in ordered])
 
-    def disable(self, tenant: str, task_id: str, *, code: str, now: datetime) -> None:
+    def disable(self, tenant: str, task_id: str, *, code: DisabledReason, now: datetime) -> None:
         with self._state.lock:
             row = self._state.tasks.get((tenant, task_id))
             if row is None:

@@ -1,20 +1,21 @@
-"""Glue between Chalice's event shapes and the engine's plain functions.
+"""What app.py's handlers call, deployed and locally alike: the Lambda glue.
 
-app.py stays thin by delegating here: blueprint registration, the three background roles'
-event adapters, and the switch that lets `chalice local --stage local` bring up the embedded
-backend (the `local` stage's environment sets TASKLANE_EMBEDDED=1 before app.py is imported).
+app.py stays thin by delegating here: blueprint registration, binding the store to the
+settings, and the adapters from Chalice's event shapes to the three background roles and the
+command function. Nothing here imports the local runtime (runtime/): that is handed the app.
 """
 
 from __future__ import annotations
 
-import importlib
-import os
 import threading
 from typing import Any
 
 from chalice import Chalice
 
-from chalicelib import settings
+from chalicelib import (
+    backends,  # noqa: F401 - registers the deployed set as the engine's default backend
+    settings,
+)
 from chalicelib.engine import roles
 from chalicelib.observability import configure_logging, set_trace_id
 from chalicelib.store.models import bind
@@ -35,20 +36,17 @@ def ensure_bound() -> settings.Settings:
     return current
 
 
-#: Each face's routes module; it exposes `face`, which names the prefix it is mounted under.
-FACES = ("chalicelib.faces.scheduling.routes", "chalicelib.faces.daemon.routes")
-
-
 def register_blueprints(app: Chalice) -> None:
-    """Mount the authorizer, the system routes and every face."""
+    """Mount the authorizer, the system routes and every face (each under its prefix)."""
     from chalicelib.faces.auth import auth_blueprint
+    from chalicelib.faces.daemon.routes import face as daemon_face
+    from chalicelib.faces.scheduling.routes import face as scheduling_face
     from chalicelib.faces.system import system_blueprint
 
     configure_logging()
     app.register_blueprint(auth_blueprint)
     app.register_blueprint(system_blueprint)
-    for module_name in FACES:
-        face = importlib.import_module(module_name).face
+    for face in (scheduling_face, daemon_face):
         face.seal()
         app.register_blueprint(face.blueprint, url_prefix=face.mount)
     # Bind lazily on the first request; importing app.py must not talk to AWS.
@@ -92,14 +90,10 @@ def worker(event: Any) -> dict:
 def maintenance(event: Any) -> dict:
     """Scheduled-event adapter for the maintenance role."""
     from chalicelib.engine import maintenance as sweep
-    from chalicelib.store.heartbeats import record_heartbeat
 
     set_trace_id(None)
     ensure_bound()
-    now = utcnow()
-    summary = sweep.run_maintenance(now)
-    record_heartbeat("maintenance", now=now, **summary)
-    return summary
+    return roles.run_maintenance(utcnow(), sweep.run_maintenance)
 
 
 def command_runner(event: Any) -> dict:
@@ -110,11 +104,3 @@ def command_runner(event: Any) -> dict:
     set_trace_id(None)
     return handle_invocation(event)
 
-
-def start_embedded_if_requested(app: Chalice) -> None:
-    """Under `chalice local --stage local`, start the embedded backend and event sources."""
-    if os.environ.get("TASKLANE_EMBEDDED") != "1":
-        return
-    from chalicelib.runtime.local import start_for_chalice_local
-
-    start_for_chalice_local(app)
