@@ -35,6 +35,7 @@ def _dynamodb(current: settings.Settings) -> Backend:
     from chalicelib.store.log_chunks import S3LogChunkStore
     from chalicelib.store.models import bind
     from chalicelib.store.names import DynamoNameClaims
+    from chalicelib.store.pull_runs import DynamoPullRunStore
     from chalicelib.store.queue import SqsRunsQueue
     from chalicelib.store.rate_limits import DynamoRateCounter
     from chalicelib.store.runs import DynamoRunStore
@@ -49,7 +50,7 @@ def _dynamodb(current: settings.Settings) -> Backend:
         failures=DynamoFailureCounter(), subscriptions=DynamoSubscriptionStore(), names=DynamoNameClaims(),
         runs=DynamoRunStore(), events=DynamoEventLog(), queue=SqsRunsQueue(),
         logs=S3LogChunkStore.from_settings(current), held_slots=DynamoHeldSlotStore(),
-        rate_limits=DynamoRateCounter(), heartbeats=DynamoHeartbeats(),
+        rate_limits=DynamoRateCounter(), heartbeats=DynamoHeartbeats(), pull=DynamoPullRunStore(),
     )
 
 

@@ -19,6 +19,7 @@ from chalicelib.engine.ports import (
     HeldSlotStore,
     LogChunkStore,
     NameClaims,
+    PullRunStore,
     RateCounter,
     RunsQueue,
     RunStore,
@@ -46,6 +47,7 @@ class Backend:
     held_slots: HeldSlotStore
     rate_limits: RateCounter
     heartbeats: Heartbeats
+    pull: PullRunStore
 
 
 _installed: Backend | None = None
