@@ -129,3 +129,16 @@ def test_racing_claims_have_one_winner_per_run(racing_store, tiny_switch_interva
         stored = racing_store.runs.find_run("acme", run_id)
         holder = [claim for claim in claims if claim is not None and claim.run.run_id == run_id][0]
         assert (stored.worker_id, stored.claim_token_hash) == (holder.run.worker_id, pull.token_hash(holder.token))
+
+
+def test_a_claim_from_a_stale_read_of_the_queue_loses(store):
+    run = queue("t1")
+    (head,) = store.pull.queued_keys(run.queue_partition, limit=5)
+    assert head == (run.queue_rank, "acme", "t1", run.run_id)
+    pull.claim_next("acme", "s1", now=T0)
+    assert store.pull.queued_keys(run.queue_partition, limit=5) == []
+    # A claimer that read the head before s1 won tries it now: the run is no longer queued.
+    assert store.pull.claim_run("acme", "t1", run.run_id, session="s2", token_hash="sha256:x", now=T0,
+                                lease_until=T0 + timedelta(minutes=5), lease_shard=pull.LEASE_SHARDS[0]) is None
+    assert store.pull.session_lease("acme", "s2") is None
+    assert store.runs.get_run("acme", "t1", run.run_id).worker_id == "s1"
