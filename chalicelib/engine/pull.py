@@ -268,3 +268,34 @@ def requeue_expired(now: datetime, *, limit: int | None = None) -> int:
                             expired_only=True) is not None:
             requeued += 1
     return requeued
+
+
+def cancel(tenant: str, task_id: str, run_id: str, *, now: datetime, detail: str | None = None) -> Run | None:
+    """End an open pull-mode run `stopped` (canceled), queued or held (its session is freed);
+    None when it had ended already. `NotFound` for no such run."""
+    runs = backend.current().runs
+    run = runs.get_run(tenant, task_id, run_id)
+    for _ in range(3):  # a claim or release may move it between the read and the write
+        if run.status is RunStatus.QUEUED:
+            ended = runs.finish_run(tenant, task_id, run_id, reason=EndReason.STOPPED, exit_code=1, now=now,
+                                    expected_status=RunStatus.QUEUED, detail=detail)
+        elif run.status in HELD:
+            ended = backend.current().pull.end_held_run(tenant, task_id, run_id, session=None, token_hash=None,
+                                                        now=now, reason=EndReason.STOPPED, detail=detail)
+        else:
+            return None
+        if ended is not None:
+            return ended
+        run = runs.get_run(tenant, task_id, run_id)
+    raise Conflict(f"run {run_id} kept changing while it was canceled")
+
+
+#: A pull-mode run's status as agents see it, for each ended run's reason.
+_ENDED_AS = {EndReason.SUCCESS: "completed", EndReason.STOPPED: "canceled"}
+
+
+def run_status(run: Run) -> str:
+    """`queued | claimed | starting | running | completed | failed | canceled`."""
+    if run.status is RunStatus.ENDED:
+        return _ENDED_AS.get(run.end_reason, "failed")
+    return run.status.value

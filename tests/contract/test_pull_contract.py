@@ -142,3 +142,17 @@ def test_a_claim_from_a_stale_read_of_the_queue_loses(store):
                                 lease_until=T0 + timedelta(minutes=5), lease_shard=pull.LEASE_SHARDS[0]) is None
     assert store.pull.session_lease("acme", "s2") is None
     assert store.runs.get_run("acme", "t1", run.run_id).worker_id == "s1"
+
+
+def test_canceling_ends_a_queued_or_held_run_and_frees_its_session(store):
+    queued, held = queue("queued"), queue("held", "urgent")
+    pull.claim_next("acme", "s1", now=T0)
+    assert pull.run_status(store.runs.get_run("acme", "held", held.run_id)) == "claimed"
+    for run in (queued, held):
+        ended = pull.cancel("acme", run.task_id, run.run_id, now=T0 + timedelta(seconds=1))
+        assert (ended.status, pull.run_status(ended)) == (RunStatus.ENDED, "canceled")
+        assert pull.cancel("acme", run.task_id, run.run_id, now=T0 + timedelta(seconds=2)) is None
+    assert pull.session_run("acme", "s1") is None
+    assert pull.claim_next("acme", "s1", now=T0 + timedelta(seconds=3)) is None  # nothing left queued
+    with pytest.raises(Conflict):
+        pull.complete("acme", "s1", held.run_id, now=T0 + timedelta(seconds=3))

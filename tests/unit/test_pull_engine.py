@@ -81,3 +81,21 @@ def test_the_maintenance_sweep_requeues_only_runs_whose_lease_ran_out(twin):
     assert twin.runs.get_run("acme", "short", short.run_id).status is RunStatus.QUEUED
     assert pull.session_run("acme", "s1") is None
     assert pull.session_run("acme", "s2").task_id == "long"
+
+
+def test_the_maintenance_role_requeues_expired_pull_leases(twin):
+    from chalicelib.engine import maintenance
+
+    run = pull.enqueue("acme", "t", now=T0)
+    pull.claim_next("acme", "s1", now=T0, lease_seconds=60)
+    assert maintenance.run_maintenance(T0 + timedelta(seconds=30))["requeued"] == 0
+    assert maintenance.run_maintenance(T0 + timedelta(seconds=61))["requeued"] == 1
+    assert pull.run_status(twin.runs.get_run("acme", "t", run.run_id)) == "queued"
+
+
+def test_run_statuses_as_agents_see_them(twin):
+    run = pull.enqueue("acme", "t", now=T0)
+    pull.claim_next("acme", "s", now=T0)
+    assert pull.run_status(pull.start("acme", "s", run.run_id, now=T0)) == "starting"
+    assert pull.run_status(pull.mark_running("acme", "s", run.run_id, now=T0)) == "running"
+    assert pull.run_status(pull.fail("acme", "s", run.run_id, now=T0)) == "failed"
