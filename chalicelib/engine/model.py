@@ -258,6 +258,8 @@ class Run:
     queue_rank: str | None = None
     #: Pull-mode runs: `sha256:<hex>` of the claim token of the lease it is under.
     claim_token_hash: str | None = None
+    #: Pull-mode runs: queued but out of the `queued` index (its task is blocked), so no claim sees it.
+    parked: bool = False
 
     @property
     def is_terminal(self) -> bool:

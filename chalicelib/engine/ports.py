@@ -341,6 +341,10 @@ class PullRunStore(Protocol):
         """(task id, run id) of the run `session` holds, or None."""
         ...
 
+    def set_parked(self, tenant: str, task_id: str, run_id: str, *, parked: bool) -> Run | None:
+        """Take a queued run out of the `queued` index (parked) or put it back; None if not queued."""
+        ...
+
     def touch_run(self, tenant: str, task_id: str, run_id: str, *, session: str, token_hash: str | None,
                   now: datetime, expected: frozenset[RunStatus], status: RunStatus | None = None,
                   lease_until: datetime | None = None) -> Run | None:

@@ -96,7 +96,8 @@ def enqueue(tenant: str, task_id: str, *, now: datetime, priority: str = DEFAULT
             channel: str | None = None, max_attempts: int = 3, status: TaskStatus | None = None,
             extra: dict | None = None) -> Run:
     """Queue a new run of the task (attempt = previous + 1). Refused (`Conflict`) for a draft or
-    canceled task, while the task has an open run, and past `max_attempts`."""
+    canceled task, while the task has an open run, and past `max_attempts`. A blocked task's run
+    is queued parked: no claim sees it until `set_claimable` (when the task turns ready)."""
     if priority not in PRIORITIES:
         raise ValidationError(f"priority must be one of {', '.join(PRIORITIES)}", location="body.priority",
                               value=priority)
@@ -114,10 +115,16 @@ def enqueue(tenant: str, task_id: str, *, now: datetime, priority: str = DEFAULT
     run = Run(tenant=tenant, task_id=task_id, run_id=run_id, status=RunStatus.QUEUED, triggered_by=TriggeredBy.API,
               created_at=now, source="agent", retry_attempt=len(runs), extra=extra or {},
               queue_partition=queue_partition(tenant, channel, _shard(run_id, QUEUE_SHARDS)),
-              queue_rank=queue_rank(priority, now, run_id))
+              queue_rank=queue_rank(priority, now, run_id), parked=status is TaskStatus.BLOCKED)
     if not backend.current().runs.create_run(run):
         raise Conflict(f"run {run_id} exists")
     return backend.current().runs.get_run(tenant, task_id, run_id)
+
+
+def set_claimable(tenant: str, task_id: str, run_id: str, *, claimable: bool) -> Run | None:
+    """Let claims see a queued run again (its task turned ready) or hide it (its task turned
+    blocked); None when the run is not queued."""
+    return backend.current().pull.set_parked(tenant, task_id, run_id, parked=not claimable)
 
 
 def _heads(tenant: str, channel: str | None) -> list[tuple[str, str, str, str]]:

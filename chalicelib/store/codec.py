@@ -137,6 +137,7 @@ def run_from_item(item: RunItem) -> Run:
         queue_partition=item.queue_home,
         queue_rank=item.queue_rank,
         claim_token_hash=item.claim_token_hash,
+        parked=item.status == RunStatus.QUEUED.value and item.queue_partition is None,
     )
 
 
@@ -165,7 +166,7 @@ def run_to_item(run: Run) -> RunItem:
         detail=run.detail,
         extra=run.extra or None,
         queue_home=run.queue_partition,
-        queue_partition=run.queue_partition if run.status is RunStatus.QUEUED else None,
+        queue_partition=run.queue_partition if run.status is RunStatus.QUEUED and not run.parked else None,
         queue_rank=run.queue_rank,
     )
 

@@ -116,6 +116,14 @@ class DynamoPullRunStore:
         metrics.count_read()
         return record.data["task_id"], record.data["run_id"]
 
+    def set_parked(self, tenant: str, task_id: str, run_id: str, *, parked: bool) -> Run | None:
+        action = RunItem.queue_partition.remove() if parked else RunItem.queue_partition.set(RunItem.queue_home)
+        item = RunItem(task_key(tenant, task_id), run_id)
+        if not conditional(lambda: item.update(actions=[action],
+                                               condition=RunItem.status == RunStatus.QUEUED.value)):
+            return None
+        return run_from_item(item)
+
     def touch_run(self, tenant: str, task_id: str, run_id: str, *, session: str, token_hash: str | None,
                   now: datetime, expected: frozenset[RunStatus], status: RunStatus | None = None,
                   lease_until: datetime | None = None) -> Run | None:
@@ -156,7 +164,7 @@ class DynamoPullRunStore:
         condition = _holder(session, token_hash, now) & (RunItem.worker_id == holder)
         if expired_only:
             condition = condition & (RunItem.lease_until <= to_iso(now))
-        actions = [RunItem.status.set(RunStatus.QUEUED.value), *_release_actions(),
+        actions = [RunItem.status.set(RunStatus.QUEUED.value), *_release_actions(),  # requeued: not parked
                    RunItem.queue_partition.set(RunItem.queue_home)]
         return _transact(tenant, task_id, run_id, actions=actions, condition=condition, session=holder)
 

@@ -156,3 +156,21 @@ def test_canceling_ends_a_queued_or_held_run_and_frees_its_session(store):
     assert pull.claim_next("acme", "s1", now=T0 + timedelta(seconds=3)) is None  # nothing left queued
     with pytest.raises(Conflict):
         pull.complete("acme", "s1", held.run_id, now=T0 + timedelta(seconds=3))
+
+
+def test_a_blocked_tasks_run_is_queued_parked_until_it_is_made_claimable(store):
+    from chalicelib.engine.pull_status import TaskStatus
+
+    run = pull.enqueue("acme", "blocked", now=T0, status=TaskStatus.BLOCKED, priority="urgent")
+    queue("ready", "low")
+    stored = store.runs.get_run("acme", "blocked", run.run_id)
+    assert (stored.status, stored.parked) == (RunStatus.QUEUED, True)
+    assert pull.claim_next("acme", "s1", now=T0).run.task_id == "ready"
+    assert pull.claim_next("acme", "s2", now=T0) is None
+    assert not pull.set_claimable("acme", "blocked", run.run_id, claimable=True).parked
+    claim = pull.claim_next("acme", "s2", now=T0)
+    assert claim.run.run_id == run.run_id
+    assert pull.set_claimable("acme", "blocked", run.run_id, claimable=False) is None  # held: not queued
+    pull.release("acme", "s2", run.run_id, now=T0)
+    assert pull.set_claimable("acme", "blocked", run.run_id, claimable=False).parked
+    assert pull.claim_next("acme", "s3", now=T0) is None

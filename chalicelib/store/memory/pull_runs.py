@@ -36,7 +36,8 @@ class MemoryPullRunStore:
     def queued_keys(self, partition: str, *, limit: int) -> list[tuple[str, str, str, str]]:
         with self._state.lock:
             keys = sorted((row.run.queue_rank or "", *key) for key, row in self._state.runs.items()
-                          if row.run.status is RunStatus.QUEUED and row.run.queue_partition == partition)
+                          if row.run.status is RunStatus.QUEUED and not row.run.parked
+                          and row.run.queue_partition == partition)
         return keys[:limit]
 
     def claim_run(self, tenant: str, task_id: str, run_id: str, *, session: str, token_hash: str, now: datetime,
@@ -56,6 +57,10 @@ class MemoryPullRunStore:
     def session_lease(self, tenant: str, session: str) -> tuple[str, str] | None:
         with self._state.lock:
             return self._state.session_leases.get((tenant, session))
+
+    def set_parked(self, tenant: str, task_id: str, run_id: str, *, parked: bool) -> Run | None:
+        return self._change(tenant, task_id, run_id, lambda run: run.status is RunStatus.QUEUED, False,
+                            parked=parked)
 
     def _change(self, tenant: str, task_id: str, run_id: str, holds: Callable[[Run], bool],
                 free: bool, **changes: Any) -> Run | None:
@@ -106,7 +111,7 @@ class MemoryPullRunStore:
             return holds(run) and not (expired_only and run.lease_until is not None and run.lease_until > now)
 
         return self._change(tenant, task_id, run_id, requeuable, True, status=RunStatus.QUEUED, worker_id=None,
-                            lease_until=None, claim_token_hash=None)
+                            lease_until=None, claim_token_hash=None, parked=False)
 
     def expired_pull_leases(self, now: datetime, *, shards: tuple[str, ...],
                             limit: int | None = None) -> Iterator[tuple[str, str, str]]:
