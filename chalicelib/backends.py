@@ -37,6 +37,7 @@ def _dynamodb(current: settings.Settings) -> Backend:
     from chalicelib.store.models import bind
     from chalicelib.store.names import DynamoNameClaims
     from chalicelib.store.objects import S3ObjectReader
+    from chalicelib.store.pull_runs import DynamoPullRunStore
     from chalicelib.store.queue import SqsRunsQueue
     from chalicelib.store.rate_limits import DynamoRateCounter
     from chalicelib.store.runs import DynamoRunStore
@@ -52,6 +53,7 @@ def _dynamodb(current: settings.Settings) -> Backend:
         runs=DynamoRunStore(), events=DynamoEventLog(), queue=SqsRunsQueue(),
         logs=S3LogChunkStore.from_settings(current), held_slots=DynamoHeldSlotStore(),
         rate_limits=DynamoRateCounter(), heartbeats=DynamoHeartbeats(), objects=S3ObjectReader(),
+        pull=DynamoPullRunStore(),
     )
 
 

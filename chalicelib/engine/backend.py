@@ -21,6 +21,7 @@ from chalicelib.engine.ports import (
     LogChunkStore,
     NameClaims,
     ObjectReader,
+    PullRunStore,
     RateCounter,
     RunsQueue,
     RunStore,
@@ -49,6 +50,7 @@ class Backend:
     rate_limits: RateCounter
     heartbeats: Heartbeats
     objects: ObjectReader
+    pull: PullRunStore
 
 
 _installed: Backend | None = None

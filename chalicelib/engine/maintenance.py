@@ -4,6 +4,7 @@
   retry policy. Found through the sparse `leases` index, never a scan.
 - A message that reached the dead-letter queue marks its run `crashed` (if still pending), so
   the run is recorded, not lost.
+- A pull-mode run whose agent's lease ran out is queued again (engine/pull.py).
 Retention is applied as runs finish (engine/runs.py) and backed by DynamoDB TTL.
 """
 
@@ -13,7 +14,7 @@ import json
 import logging
 from datetime import datetime
 
-from chalicelib.engine import backend
+from chalicelib.engine import backend, pull
 from chalicelib.engine import runs as run_engine
 from chalicelib.engine.model import EXIT_CRASHED, EndReason, RunStatus
 from chalicelib.observability import get_logger, log_event
@@ -71,4 +72,5 @@ def _crash_pending(tenant: str, task_id: str, run_id: str, *, now: datetime) -> 
 
 def run_maintenance(now: datetime) -> dict:
     """One maintenance pass; returns counts of what it did."""
-    return {"crashed": sweep_expired_leases(now), "dead_letters": drain_dead_letters(now)}
+    return {"crashed": sweep_expired_leases(now), "dead_letters": drain_dead_letters(now),
+            "requeued": pull.requeue_expired(now)}

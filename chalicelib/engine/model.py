@@ -21,6 +21,12 @@ class RunStatus(StrEnum):
     RUNNING = "running"
     #: Finished; `end_reason` says how.
     ENDED = "ended"
+    #: A pull-mode run waiting in the `queued` index for an agent to claim it.
+    QUEUED = "queued"
+    #: A pull-mode run an agent session holds under a lease, not yet started.
+    CLAIMED = "claimed"
+    #: A pull-mode run its agent said it is starting (still under the lease).
+    STARTING = "starting"
 
 
 class EndReason(StrEnum):
@@ -252,6 +258,15 @@ class Run:
     log_truncated: bool = False
     #: Face-specific values carried with the run (opaque to the engine).
     extra: dict[str, Any] = field(default_factory=dict)
+    #: Pull-mode runs: the queue partition the run waits in while queued (kept while claimed, so a
+    #: requeue puts it back where it was).
+    queue_partition: str | None = None
+    #: Pull-mode runs: its place in the queue partition (priority rank, queued_at, run id).
+    queue_rank: str | None = None
+    #: Pull-mode runs: `sha256:<hex>` of the claim token of the lease it is under.
+    claim_token_hash: str | None = None
+    #: Pull-mode runs: queued but out of the `queued` index (its task is blocked), so no claim sees it.
+    parked: bool = False
 
     @property
     def is_terminal(self) -> bool:

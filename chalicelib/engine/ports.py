@@ -329,3 +329,54 @@ class LogChunkStore(Protocol):
     def get_head(self, log_key: str) -> LogHead | None: ...
 
     def delete_log(self, log_key: str) -> None: ...
+
+
+class PullRunStore(Protocol):
+    """Pull-mode runs: the sharded `queued` index, claims under a lease, one lease per session.
+
+    A held run (claimed, starting or running) carries `worker_id` = the agent session, the
+    `claim_token_hash` and `lease_until`; the session's lease record names it. Every call that
+    acts for a holder (`session` given) holds only while the session holds the run, the hash
+    matches (when given) and the lease has not run out at `now`; otherwise it answers None."""
+
+    def queued_keys(self, partition: str, *, limit: int) -> list[tuple[str, str, str, str]]:
+        """(rank, tenant, task id, run id) of the first `limit` queued runs of `partition`, in rank order."""
+        ...
+
+    def claim_run(self, tenant: str, task_id: str, run_id: str, *, session: str, token_hash: str, now: datetime,
+                  lease_until: datetime, lease_shard: str) -> Run | None:
+        """QUEUED -> CLAIMED for `session` and record the session's lease, both or neither: None
+        when the run is no longer queued; `Conflict` when the session already holds a lease."""
+        ...
+
+    def session_lease(self, tenant: str, session: str) -> tuple[str, str] | None:
+        """(task id, run id) of the run `session` holds, or None."""
+        ...
+
+    def set_parked(self, tenant: str, task_id: str, run_id: str, *, parked: bool) -> Run | None:
+        """Take a queued run out of the `queued` index (parked) or put it back; None if not queued."""
+        ...
+
+    def touch_run(self, tenant: str, task_id: str, run_id: str, *, session: str, token_hash: str | None,
+                  now: datetime, expected: frozenset[RunStatus], status: RunStatus | None = None,
+                  lease_until: datetime | None = None) -> Run | None:
+        """For the holder of a run in `expected`: move it to `status` and/or extend its lease."""
+        ...
+
+    def end_held_run(self, tenant: str, task_id: str, run_id: str, *, session: str | None,
+                     token_hash: str | None, now: datetime, reason: EndReason, detail: str | None = None,
+                     expires_at: int | None = None) -> Run | None:
+        """End a held run (for its holder, or for anyone when `session` is None) and free its
+        session's lease, both or neither."""
+        ...
+
+    def requeue_run(self, tenant: str, task_id: str, run_id: str, *, session: str | None, token_hash: str | None,
+                    now: datetime, expired_only: bool) -> Run | None:
+        """Put a held run back in its queue partition, clearing the claim and freeing the session's
+        lease: for its holder (`session`), or, with `expired_only`, for anyone once the lease ran out."""
+        ...
+
+    def expired_pull_leases(self, now: datetime, *, shards: tuple[str, ...],
+                            limit: int | None = None) -> Iterator[tuple[str, str, str]]:
+        """(tenant, task id, run id) of held pull-mode runs whose lease ran out before `now`."""
+        ...

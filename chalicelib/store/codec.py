@@ -150,6 +150,10 @@ def run_from_item(item: RunItem) -> Run:
         log_lines=int(item.log_lines or 0),
         log_truncated=bool(item.log_truncated),
         extra=item.extra or {},
+        queue_partition=item.queue_home,
+        queue_rank=item.queue_rank,
+        claim_token_hash=item.claim_token_hash,
+        parked=item.status == RunStatus.QUEUED.value and item.queue_partition is None,
     )
 
 
@@ -177,6 +181,9 @@ def run_to_item(run: Run) -> RunItem:
         instance_index=run.instance_index,
         detail=run.detail,
         extra=run.extra or None,
+        queue_home=run.queue_partition,
+        queue_partition=run.queue_partition if run.status is RunStatus.QUEUED and not run.parked else None,
+        queue_rank=run.queue_rank,
     )
 
 

@@ -178,8 +178,13 @@ class RunItem(Model):
     log_truncated = BooleanAttribute(default=False)
     #: Face-specific extras (scheduling's actionId, agent claim data, ...).
     extra = JSONAttribute(null=True)
+    #: Set only while the run is queued (the hash key of the sparse `queued` index).
     queue_partition = UnicodeAttribute(null=True)
     queue_rank = UnicodeAttribute(null=True)
+    #: A pull-mode run's queue partition, kept while it is claimed so a requeue restores it.
+    queue_home = UnicodeAttribute(null=True)
+    #: `sha256:<hex>` of the claim token of a pull-mode run's lease.
+    claim_token_hash = UnicodeAttribute(null=True)
     expires_at = NumberAttribute(null=True)
 
     by_id = RunByIdIndex()

@@ -67,6 +67,8 @@ class MemoryState:
     held: dict[tuple[str, int], tuple[str, int]] = field(default_factory=dict)
     #: (tenant, window key) -> (count, expires_at).
     rates: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)
+    #: (tenant, agent session) -> (task id, run id) of the pull-mode run it holds.
+    session_leases: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
     #: role -> (at, count, data).
     heartbeats: dict[str, tuple[str, int, dict]] = field(default_factory=dict)
     #: (bucket, key) -> whole object bytes (configuration files kept in S3).
