@@ -94,7 +94,7 @@ def test_an_expired_lease_is_requeued_and_its_stale_holder_refused(store):
     for call in (pull.heartbeat, pull.complete, pull.fail, pull.release):
         with pytest.raises(Conflict):
             call("acme", "s1", run.run_id, now=T0 + timedelta(seconds=93), token=stale.token)
-    assert pull.complete("acme", "s2", run.run_id, now=T0 + timedelta(seconds=94)).succeeded
+    assert pull.complete("acme", "s2", run.run_id, now=T0 + timedelta(seconds=94)).end_reason is EndReason.SUCCESS
 
 
 def test_a_claim_requeues_expired_leases_lazily(store):
