@@ -16,7 +16,7 @@ from typing import Any
 from chalicelib import settings
 from chalicelib.engine import backend
 from chalicelib.engine.model import Run
-from chalicelib.timefmt import from_iso
+from chalicelib.engine.ports import Event
 
 #: A run ended (however it ended); data: run_id, end_reason, exit_code, outcome.
 RUN_FINISHED = "run.finished"
@@ -25,23 +25,10 @@ MAX_PAGE = 1000
 
 
 @dataclass(frozen=True, kw_only=True)
-class TaskEvent:
-    """One event of a task's log."""
-
-    #: Its number in the task's log: 1, 2, ... (numbers of expired events are not reused).
-    sequence: int
-    #: What happened (`run.finished`).
-    type: str
-    #: When it happened (aware, UTC).
-    at: datetime
-    data: dict[str, Any]
-
-
-@dataclass(frozen=True, kw_only=True)
 class EventPage:
     """A page of a task's events, oldest first."""
 
-    events: list[TaskEvent]
+    events: list[Event]
     #: Pass as `after` to read the next page; None when this page reached the newest event.
     next_after: int | None
 
@@ -76,6 +63,5 @@ def task_events(tenant: str, task_id: str, *, after: int = 0, limit: int = 100) 
     if after < 0:
         raise ValueError(f"after must not be negative, not {after}")
     rows = list(backend.current().events.list_events(tenant, task_id, after=after, limit=limit + 1))
-    events = [TaskEvent(sequence=row.sequence, type=row.type, at=from_iso(row.at), data=dict(row.data or {}))
-              for row in rows[:limit]]
+    events = rows[:limit]
     return EventPage(events=events, next_after=events[-1].sequence if len(rows) > limit else None)

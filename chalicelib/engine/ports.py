@@ -58,8 +58,8 @@ class Event:
     #: Its number in the stream, from 1, without gaps.
     sequence: int
     type: str
-    #: When it happened (ISO-8601 UTC, as stored).
-    at: str
+    #: When it happened (aware, UTC).
+    at: datetime
     data: dict[str, Any]
 
 

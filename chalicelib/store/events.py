@@ -12,7 +12,7 @@ from typing import Any
 
 from chalicelib.engine.ports import Event
 from chalicelib.store.models import EventItem, RecordItem
-from chalicelib.timefmt import to_iso
+from chalicelib.timefmt import from_iso, to_iso
 
 
 def next_event_sequence(tenant: str, task_id: str) -> int:
@@ -34,7 +34,7 @@ def append_event(tenant: str, task_id: str, event_type: str, data: dict[str, Any
 def list_events(tenant: str, task_id: str, *, after: int = 0, limit: int = 100) -> Iterator[Event]:
     """The task's events after `after`, oldest first."""
     for item in EventItem.query(f"{tenant}#{task_id}", EventItem.sk > after, limit=limit):
-        yield Event(sequence=int(item.sk), type=item.type, at=item.at, data=item.data)
+        yield Event(sequence=int(item.sk), type=item.type, at=from_iso(item.at), data=item.data)
 
 
 class DynamoEventLog:

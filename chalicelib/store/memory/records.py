@@ -8,7 +8,7 @@ from typing import Any
 
 from chalicelib.engine.ports import Event, ObjectUnreadable, SlotAnswer
 from chalicelib.store.memory.state import MemoryState, copied
-from chalicelib.timefmt import to_iso
+from chalicelib.timefmt import from_iso, to_iso
 
 #: The roles whose heartbeats are read (as store/heartbeats.py reads them).
 ROLES = ("dispatcher", "worker", "maintenance")
@@ -32,7 +32,7 @@ class MemoryEventLog:
     def list_events(self, tenant: str, task_id: str, *, after: int = 0, limit: int = 100) -> Iterator[Event]:
         with self._state.lock:
             stream = [e for e in self._state.events.get((tenant, task_id), []) if e[0] > after][:limit]
-            events = [Event(sequence=s, type=t, at=at, data=copied(data)) for s, t, at, data, _ in stream]
+            events = [Event(sequence=s, type=t, at=from_iso(at), data=copied(data)) for s, t, at, data, _ in stream]
         return iter(events)
 
 
