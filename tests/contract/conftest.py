@@ -3,8 +3,6 @@ on moto (in process; threads race against a moto server, as in test_dispatch_rac
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
@@ -41,28 +39,6 @@ def racing_store(request) -> Backend:
         chosen = backends.memory()
     with engine_backend.using(chosen):
         yield chosen
-
-
-def race(target: Callable[[], object], threads: int) -> list:
-    """Run `target` on `threads` threads released together; their results."""
-    barrier = threading.Barrier(threads)
-    results: list = []
-    errors: list = []
-
-    def run() -> None:
-        barrier.wait()
-        try:
-            results.append(target())
-        except Exception as exc:  # surfaced below
-            errors.append(exc)
-
-    pool = [threading.Thread(target=run) for _ in range(threads)]
-    for thread in pool:
-        thread.start()
-    for thread in pool:
-        thread.join()
-    assert not errors, errors
-    return results
 
 
 def spec(**overrides) -> TaskSpec:

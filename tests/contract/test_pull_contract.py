@@ -11,7 +11,8 @@ import pytest
 from chalicelib.engine import pull
 from chalicelib.engine.model import EndReason, RunStatus
 from chalicelib.errors import Conflict, NotFound
-from tests.contract.conftest import T0, race
+from tests.contract.conftest import T0
+from tests.racing import race
 
 
 def queue(task_id, priority="medium", *, at=T0, tenant="acme", channel=None):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import itertools
 
-from tests.contract.conftest import T0, race
+from tests.contract.conftest import T0
+from tests.racing import race
 
 
 def test_event_sequences_are_exact_under_concurrent_appends(racing_store):

@@ -8,7 +8,8 @@ import pytest
 
 from chalicelib.engine.model import EndReason, RunStatus
 from chalicelib.errors import NotFound
-from tests.contract.conftest import T0, pending, race
+from tests.contract.conftest import T0, pending
+from tests.racing import race
 
 LEASE = T0 + timedelta(minutes=1)
 

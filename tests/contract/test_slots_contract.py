@@ -7,7 +7,8 @@ import itertools
 import pytest
 
 from chalicelib.errors import NotFound
-from tests.contract.conftest import put, race
+from tests.contract.conftest import put
+from tests.racing import race
 
 
 def test_a_task_never_holds_more_slots_than_its_parallelism(store):

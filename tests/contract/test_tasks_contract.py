@@ -9,7 +9,8 @@ import pytest
 
 from chalicelib.engine.model import DisabledReason, Subscription
 from chalicelib.errors import Conflict, NotFound
-from tests.contract.conftest import T0, put, race
+from tests.contract.conftest import T0, put
+from tests.racing import race
 
 
 def test_a_task_is_created_once_and_replaced_only_at_its_revision(store):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tests.contract.conftest import SHARDS, T0, pending, put, race
+from tests.contract.conftest import SHARDS, T0, pending, put
+from tests.racing import race
 
 
 def due(store, horizon):

@@ -13,31 +13,11 @@ from chalicelib.engine import dispatch, runs, tasks, worker
 from chalicelib.engine.model import RunStatus, TaskSpec, TriggeredBy, TriggerSpec
 from chalicelib.engine.roles import QueueMessage
 from chalicelib.store import queue
+from tests.racing import race
 
 T0 = datetime(2026, 3, 2, 9, 0, 0, tzinfo=UTC)
 
 pytestmark = pytest.mark.slow
-
-
-def _race(target, threads: int) -> list:
-    barrier = threading.Barrier(threads)
-    results: list = []
-    errors: list = []
-
-    def run() -> None:
-        barrier.wait()
-        try:
-            results.append(target())
-        except Exception as exc:  # surfaced below
-            errors.append(exc)
-
-    pool = [threading.Thread(target=run) for _ in range(threads)]
-    for t in pool:
-        t.start()
-    for t in pool:
-        t.join()
-    assert not errors, errors
-    return results
 
 
 def test_two_dispatchers_racing_create_one_run_per_tick(server_aws, monkeypatch):
@@ -55,7 +35,7 @@ def test_two_dispatchers_racing_create_one_run_per_tick(server_aws, monkeypatch)
                                       trigger=TriggerSpec(expression="*/10 * * * * *")),
                         enabled=True, document=None, now=T0)
     now = T0 + timedelta(seconds=5)
-    _race(lambda: dispatch.dispatch_due(now, server_aws), threads=2)
+    race(lambda: dispatch.dispatch_due(now, server_aws), threads=2)
     per_task = Counter(r.task_id for n in range(5) for r in runs.runs_of("acme", f"t{n}"))
     # Within the 60 s look-ahead window: ticks at :10 :20 ... 1:00, once each.
     assert per_task == {f"t{n}": 6 for n in range(5)}
@@ -71,7 +51,7 @@ def test_a_run_delivered_to_two_workers_at_once_executes_once(server_aws, monkey
     run = runs.trigger_run(tasks.get_task("acme", "once"), triggered_by=TriggeredBy.API, now=T0)
     payload = {"v": 1, "tenant": "acme", "task_id": "once", "run_id": run.run_id}
     message = QueueMessage(message_id="m", body=json.dumps(payload))
-    _race(lambda: worker.handle_message(payload, message), threads=3)
+    race(lambda: worker.handle_message(payload, message), threads=3)
     (only,) = list(runs.runs_of("acme", "once"))
     assert only.status is RunStatus.ENDED
     from chalicelib.engine import logs
@@ -114,7 +94,7 @@ def _contest(rounds: int) -> list[int]:
             return backend.current().triggers.claim_tick_with_run(
                 "acme", f"c{n}", expected=due, next_fire_at=due + timedelta(seconds=10), run=run)
 
-        winners.append(sum(_race(claim, threads=4)))
+        winners.append(sum(race(claim, threads=4)))
     return winners
 
 
@@ -200,7 +180,7 @@ def test_deleting_a_task_while_its_dispatcher_and_worker_run_leaves_no_run_pendi
             role = next(roles)
         role()
 
-    _race(one_role, threads=3)
+    race(one_role, threads=3)
     # Every message was delivered once and handled (a run put in the wait queue has no message
     # left), as SQS does once the handler succeeds.
     left = {run.run_id: run for run in backend.current().runs.list_runs("acme", "busy")}
