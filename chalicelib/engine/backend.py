@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from chalicelib.engine.ports import (
     EventLog,
+    ExecutionRecords,
     FailureCounter,
     Heartbeats,
     HeldSlotStore,
@@ -51,6 +52,8 @@ class Backend:
     heartbeats: Heartbeats
     objects: ObjectReader
     pull: PullRunStore
+    #: The execution product's documents (strategies, instances, events, queue state).
+    execution: ExecutionRecords
 
 
 _installed: Backend | None = None
