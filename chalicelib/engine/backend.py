@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from chalicelib.engine.ports import (
+    DataKeys,
     EventLog,
     ExecutionRecords,
     FailureCounter,
@@ -54,6 +55,8 @@ class Backend:
     pull: PullRunStore
     #: The execution product's documents (strategies, instances, events, queue state).
     execution: ExecutionRecords
+    #: Data keys that seal strategy secrets (KMS deployed, a key file locally).
+    execution_keys: DataKeys
 
 
 _installed: Backend | None = None

@@ -406,3 +406,16 @@ class ExecutionRecords(Protocol):
     def delete_record(self, tenant: str, kind: str, key: str) -> None:
         """Forget a record (nothing if it is gone)."""
         ...
+
+
+class DataKeys(Protocol):
+    """Data keys for sealing the execution product's secrets (envelope encryption): KMS when
+    deployed, a key file locally. A wrapped key is text, safe to store beside what it seals."""
+
+    def new_data_key(self, context: dict[str, str]) -> tuple[bytes, str]:
+        """(a fresh 256-bit key, that key wrapped for storage, bound to `context`)."""
+        ...
+
+    def unwrap_data_key(self, wrapped: str, context: dict[str, str]) -> bytes:
+        """The key `wrapped` holds (the same `context` it was wrapped with)."""
+        ...
