@@ -9,7 +9,7 @@ queued but not started.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from chalicelib import settings
 from chalicelib.engine import backend
@@ -31,10 +31,8 @@ def trigger_id(event_sid: str) -> str:
     return f"xev-{event_sid}"
 
 
-def arm(tenant: str, instance_sid: str, event_sid: str, *, at: datetime, now: datetime) -> datetime:
-    """Make the event's trigger fire at `at` (at `now` when `at` has passed); the instant armed."""
-    when = max(at, now)
-    spec = TaskSpec(
+def _spec(tenant: str, instance_sid: str, event_sid: str, when: datetime) -> TaskSpec:
+    return TaskSpec(
         executor="python",
         executor_config={"callable": CALLABLE,
                          "kwargs": {"tenant": tenant, "instance_sid": instance_sid, "event_sid": event_sid}},
@@ -42,13 +40,25 @@ def arm(tenant: str, instance_sid: str, event_sid: str, *, at: datetime, now: da
         catch_up=CatchUpPolicy.LATEST,
         keep_for=KEEP_RUNS_FOR,
     )
+
+
+def arm(tenant: str, instance_sid: str, event_sid: str, *, at: datetime, now: datetime) -> datetime:
+    """Make the event's trigger fire at `at` (at `now` when `at` has passed); the instant armed.
+
+    A run's id derives from the trigger and the instant, so an instant the trigger has fired
+    already is moved a millisecond past that fire: re-arming (a queue resume in the same
+    millisecond as the fire it follows) never meets the earlier run's id."""
     task_id = trigger_id(event_sid)
     for _ in range(3):  # a lost race with another arming of the same event: read and try again
+        when = max(at, now)
         try:
             current = backend.current().tasks.get_task(tenant, task_id)
             expected: int | None = current.revision
+            if current.last_fire_at is not None and when <= current.last_fire_at:
+                when = current.last_fire_at + timedelta(milliseconds=1)
         except NotFound:
             expected = None
+        spec = _spec(tenant, instance_sid, event_sid, when)
         try:
             backend.current().tasks.put_task(
                 tenant=tenant, task_id=task_id, face=FACE, name=task_id, enabled=True, spec=spec, document=None,
