@@ -262,3 +262,16 @@ def test_deployed_the_data_keys_come_from_kms(client, auth, monkeypatch):
     assert stored.wrapped_key is not None and stored.wrapped_key.startswith("kms:")
     opened = secrets.decrypt_service_auth("acme", stored, "billing", "test")
     assert opened is not None and opened.data == {"clientSecret": "very-private-value"}
+
+
+def test_instance_attributes_must_match_the_instance_validation(client, auth):
+    body = strategy(**{"settings.config.instanceValidation": {"properties": {"customer": {"type": "string"}}}})
+    assert call(client, "POST", "/execution-strategy", auth(), body)[0] == 201
+    h = {**auth(), "Strategy-Secret": secret_header()}
+    status, answer = call(client, "POST", "/execution-instance", h, {"strategyId": "billing",
+                                                                     "attributes": {"customer": 7}})
+    assert status == 400 and answer["errors"][0]["location"] == "attributes.customer"
+    assert list(RecordItem.scan(RecordItem.pk.startswith("acme#exec#instance"))) == []
+    status, _ = call(client, "POST", "/execution-instance", h, {"strategyId": "billing",
+                                                                "attributes": {"customer": "c-7"}})
+    assert status == 201

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
-from chalicelib.engine.execution import arming, records
+from chalicelib.engine.execution import arming, jtd, records
 from chalicelib.engine.execution.calendar import MissingBaseDate, first_main_date, next_main_date, plan_cycle, shift
 from chalicelib.engine.execution.definition import ExecutionSettings, ExecutionTaskTrigger, ExecutionTimeDelta
 from chalicelib.engine.execution.strategies import require_secret, resolve
@@ -98,6 +98,11 @@ def create_instance(tenant: str, *, strategy_id: str, secret_header: str | None,
     require_secret(strategy, secret_header)
     settings = strategy.settings
     attributes = dict(attributes or {})
+    if settings.config is not None and settings.config.instance_validation is not None:
+        try:
+            jtd.validate(settings.config.instance_validation, attributes, "attributes")
+        except jtd.SchemaProblem as problem:
+            raise ValidationError(str(problem), location=problem.path) from None
     _check_attribute_dates(settings, attributes)
     zone = zone_of(settings)
     start = (start_date or now).astimezone(UTC)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from chalicelib.engine.execution import jtd
 from chalicelib.engine.execution.definition import (
     ExecutionNextStepIf,
     ExecutionSettings,
@@ -43,6 +44,11 @@ def check_strategy(body: ExecutionStrategyBody, *, environment: str) -> None:
     config = settings.config
     if config is not None and config.timezone is not None:
         zone_named(config.timezone, field=f"{root}.config.timezone")
+    if config is not None and config.instance_validation is not None:
+        try:
+            jtd.check_schema(config.instance_validation, f"{root}.config.instanceValidation")
+        except jtd.SchemaProblem as problem:
+            raise _refuse(problem.path, problem.message) from None
     services = _check_services(settings, environment)
     actions = _check_actions(settings, services)
     tasks = _unique((task.key for task in settings.tasks), f"{root}.tasks")
