@@ -123,3 +123,16 @@ def test_a_type_definition_tasklane_cannot_enforce_whole_is_refused(schema, loca
     with pytest.raises(ValidationError) as refused:
         check(**{"settings.config.instanceValidation": schema})
     assert refused.value.location == location
+
+
+@pytest.mark.parametrize("path", [
+    "settings.tasks[0].retryConfig.retryAfter",
+    "settings.schedule.calendars[0].leadingUpTasks[0].scheduleBefore",
+])
+def test_a_code_hook_is_refused_wherever_it_sits(path):
+    body = variant()
+    from tests.functional.execution_support import set_path
+    set_path(body, path, {"unit": "days", "amount": 1, "retryEventCallback": "custom"})
+    with pytest.raises(ValidationError) as refused:
+        check_strategy(msgspec.convert(body, ExecutionStrategyBody), environment="test")
+    assert refused.value.location == f"{path}.retryEventCallback"

@@ -7,6 +7,9 @@ Each refusal is a `ValidationError` located at the JSON path of the offending va
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
+
+import msgspec
 
 from chalicelib.engine.execution import jtd
 from chalicelib.engine.execution.definition import (
@@ -20,6 +23,9 @@ from chalicelib.engine.instants import zone_named
 from chalicelib.errors import ValidationError
 
 NO_CALLBACKS = "names a controller callback; tasklane runs no controller code, so it is not supported"
+#: Keys of the product that name code hooks, wherever they appear.
+CALLBACK_KEYS = frozenset({"controller", "controllerCallback", "resumeControllerCallback", "retryEventCallback",
+                           "runOnCycleCallback", "nextCycleDateCallback", "createIf", "ifCallback"})
 
 
 def _refuse(path: str, message: str) -> ValidationError:
@@ -64,6 +70,20 @@ def check_strategy(body: ExecutionStrategyBody, *, environment: str) -> None:
                 raise _refuse(f"{path}.createIf", NO_CALLBACKS)
             if trigger.delay_by is not None and trigger.delay_by.retry_event_callback is not None:
                 raise _refuse(f"{path}.delayBy.retryEventCallback", NO_CALLBACKS)
+    _refuse_callbacks(msgspec.to_builtins(settings), root)
+
+
+def _refuse_callbacks(value: Any, path: str) -> None:
+    """Refuse a code hook anywhere in the settings (the checks above name the common ones first)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key in CALLBACK_KEYS and item is not None:
+                raise _refuse(f"{path}.{key}", NO_CALLBACKS)
+            if key != "encryptedSettings":
+                _refuse_callbacks(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _refuse_callbacks(item, f"{path}[{index}]")
 
 
 def _check_services(settings: ExecutionSettings, environment: str) -> dict[str, set[str]]:
