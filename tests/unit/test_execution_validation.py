@@ -136,3 +136,8 @@ def test_a_code_hook_is_refused_wherever_it_sits(path):
     with pytest.raises(ValidationError) as refused:
         check_strategy(msgspec.convert(body, ExecutionStrategyBody), environment="test")
     assert refused.value.location == f"{path}.retryEventCallback"
+
+
+def test_the_tenants_own_data_may_use_any_key():
+    check(**{"settings.actions[0].data": {"controller": "x", "createIf": "y"},
+             "settings.encryptedSettings": {"ifCallback": "z"}})

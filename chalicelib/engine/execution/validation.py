@@ -23,6 +23,9 @@ from chalicelib.engine.instants import zone_named
 from chalicelib.errors import ValidationError
 
 NO_CALLBACKS = "names a controller callback; tasklane runs no controller code, so it is not supported"
+#: Keys whose values are the tenant's own data (sent to services, validated against), not settings.
+USER_DATA_KEYS = frozenset({"encryptedSettings", "headers", "params", "data", "attributes", "responseValidation",
+                            "instanceValidation"})
 #: Keys of the product that name code hooks, wherever they appear.
 CALLBACK_KEYS = frozenset({"controller", "controllerCallback", "resumeControllerCallback", "retryEventCallback",
                            "runOnCycleCallback", "nextCycleDateCallback", "createIf", "ifCallback"})
@@ -79,7 +82,7 @@ def _refuse_callbacks(value: Any, path: str) -> None:
         for key, item in value.items():
             if key in CALLBACK_KEYS and item is not None:
                 raise _refuse(f"{path}.{key}", NO_CALLBACKS)
-            if key != "encryptedSettings":
+            if key not in USER_DATA_KEYS:
                 _refuse_callbacks(item, f"{path}.{key}")
     elif isinstance(value, list):
         for index, item in enumerate(value):
