@@ -242,6 +242,13 @@ def test_every_execution_route_is_in_the_openapi_document(client):
                  "/execution-instance/{instanceSid}/cancel-tasks", "/queue"]:
         assert path in document["paths"], path
     assert set(document["paths"]["/queue"]) == {"get", "post", "delete"}
+    answer = document["paths"]["/execution-instance/{instanceSid}/get-tasks"]["get"]["responses"]["200"]
+    listed = document["components"]["schemas"]["ExecutionEventList"]
+    assert answer["content"]["application/json"]["schema"]["$ref"].endswith("/ExecutionEventList")
+    event_ref, with_instance = listed["items"]["allOf"]
+    event = document["components"]["schemas"][event_ref["$ref"].rsplit("/", 1)[1]]
+    assert set(event["properties"]) | set(with_instance["properties"]) == PAGE_EVENT_FIELDS
+    assert event["properties"]["date"] == {"type": "string", "format": "date-time"}
 
 
 def test_a_bearer_token_is_still_required(client):
