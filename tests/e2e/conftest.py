@@ -8,6 +8,7 @@ import re
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -51,10 +52,15 @@ class Runtime:
         return headers
 
 
-def start_runtime(*extra_args: str, env: dict[str, str] | None = None, timeout: float = 60.0) -> Runtime:
-    """Start `tasklane local` and wait until it prints its token and answers /health."""
+def start_runtime(*extra_args: str, env: dict[str, str] | None = None, timeout: float = 60.0,
+                  secret: str | None = None) -> Runtime:
+    """Start `tasklane local` and wait until it prints its token and answers /health.
+
+    Its data directory is a fresh temporary one unless `--data-dir` or `--ephemeral` is given."""
     port = free_port()
-    secret = "e2e-secret-" + os.urandom(8).hex()
+    secret = secret or "e2e-secret-" + os.urandom(8).hex()
+    if "--data-dir" not in extra_args and "--ephemeral" not in extra_args:
+        extra_args = (*extra_args, "--data-dir", tempfile.mkdtemp(prefix="tasklane-e2e-"))
     process_env = {**os.environ, "TASKLANE_JWT_SECRET": secret, "PYTHONUNBUFFERED": "1", **(env or {})}
     process_env.pop("TASKLANE_AWS_ENDPOINT", None)
     process = subprocess.Popen(
