@@ -23,9 +23,11 @@ from __future__ import annotations
 
 import base64
 import functools
+import gc
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -73,12 +75,17 @@ def attach(data_dir: Path, *, runs_table: str | None = None, compact_bytes: int 
     global _journal
     started = time.perf_counter()
     journal = Journal(data_dir) if compact_bytes is None else Journal(data_dir, compact_bytes=compact_bytes)
-    state = journal.open()
+    gc.disable()  # loading creates millions of objects and frees none: collections would only cost
     try:
-        restored = _load(state, runs_table=runs_table)
-    except BaseException:
-        journal.close()
-        raise
+        state = journal.open()
+        try:
+            restored = _load(state, runs_table=runs_table)
+        except BaseException:
+            journal.close()
+            raise
+    finally:
+        gc.enable()
+    gc.freeze()  # what was loaded stays: later collections need not walk it again and again
     install()
     _journal = journal
     restored.seconds = time.perf_counter() - started
@@ -106,6 +113,60 @@ def _s3() -> Any:
     return s3_backends[ACCOUNT]["global"]
 
 
+#: Called with each DynamoDB table once its items are loaded (`Table.items` is filled directly,
+#: not through `Table.put_item`): a module that keeps its own structures over moto's tables (an
+#: index, say) registers here to build them.
+AFTER_LOAD: list[Callable[[Any], None]] = []
+
+
+def _dynamo_value(value: dict[str, Any]) -> Any:
+    """moto's DynamoType for a value in DynamoDB JSON, built without its per-call checks."""
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    built = DynamoType.__new__(DynamoType)
+    ((kind, inner),) = value.items()
+    if kind == "L":
+        inner = [_dynamo_value(v) for v in inner]
+    elif kind == "M":
+        inner = {k: _dynamo_value(v) for k, v in inner.items()}
+    built.__dict__ = {"type": kind, "value": inner}
+    return built
+
+
+def _put_loaded(table: Any, attrs: dict[str, Any]) -> None:
+    """Put an item read back from the data directory into `table`. Every item was validated by
+    moto when it was first written; validating it again (and moto's size check, quadratic in the
+    attributes) would make start-up with 10,000 runs take longer than 5 s."""
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
+
+    new = DynamoType.__new__
+    loaded = {}
+    for name, value in attrs.items():
+        ((kind, inner),) = value.items()
+        if kind == "L" or kind == "M":
+            loaded[name] = _dynamo_value(value)
+        else:
+            built = new(DynamoType)
+            built.__dict__ = {"type": kind, "value": inner}
+            loaded[name] = built
+    item = Item.__new__(Item)
+    item.attrs = LimitedSizeDict(loaded)
+    item.hash_key = loaded[table.hash_key_attr]
+    item.range_key = loaded[table.range_key_attr] if table.range_key_attr else None
+    if item.range_key is not None:
+        table.items[item.hash_key][item.range_key] = item
+    else:
+        table.items[item.hash_key] = item
+
+
+def _container(key: str) -> tuple[str, str]:
+    """(kind, table or bucket) of a record key (`item_key`, `object_key`): the second and fourth
+    fields split at quotes, as neither kinds nor table and bucket names hold one (json.loads of
+    every key costs a tenth of a start-up)."""
+    parts = key.split('"', 4)
+    return parts[1], parts[3]
+
+
 def _load(state: dict[str, dict[str, Any]], *, runs_table: str | None) -> Restored:
     restored = Restored()
     tables: dict[str, Any] = {}
@@ -114,14 +175,14 @@ def _load(state: dict[str, dict[str, Any]], *, runs_table: str | None) -> Restor
     s3 = _s3()
     with moto_isolation._LOCK:
         for key, value in state.items():
-            kind, container, *_ = json.loads(key)
+            kind, container = _container(key)
             if kind == "ddb":
                 table = tables.get(container)
                 if table is None:
                     raise DataDirError(f"the data directory holds items of table {container}, which template.yaml"
                                        " does not declare; start the tasklane version that wrote it, or start afresh"
                                        " (move the data directory away, or --ephemeral)")
-                table.put_item(value, overwrite=True)
+                _put_loaded(table, value)
                 restored.items += 1
                 if container == runs_table and value.get("status", {}).get("S") in OPEN_RUN_STATUSES:
                     restored.open_runs.append([value["tenant"]["S"], value["task_id"]["S"], value["sk"]["S"],
@@ -134,6 +195,9 @@ def _load(state: dict[str, dict[str, Any]], *, runs_table: str | None) -> Restor
                 restored.objects += 1
             else:
                 raise DataDirError(f"the data directory holds a record of an unknown kind {kind!r}")
+        for table in tables.values():
+            for hook in AFTER_LOAD:
+                hook(table)
     return restored
 
 

@@ -96,7 +96,7 @@ def _fsync_dir(directory: Path) -> None:
 
 def _write_atomically(path: Path, chunks: Iterator[bytes]) -> None:
     temporary = path.with_name(path.name + ".tmp")
-    with open(temporary, "wb") as handle:
+    with open(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as handle:
         for chunk in chunks:
             handle.write(chunk)
         handle.flush()
