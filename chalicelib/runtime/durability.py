@@ -149,7 +149,7 @@ def _put_loaded(table: Any, attrs: dict[str, Any]) -> None:
             built = new(DynamoType)
             built.__dict__ = {"type": kind, "value": inner}
             loaded[name] = built
-    item = Item.__new__(Item)
+    item: Any = Item.__new__(Item)
     item.attrs = LimitedSizeDict(loaded)
     item.hash_key = loaded[table.hash_key_attr]
     item.range_key = loaded[table.range_key_attr] if table.range_key_attr else None
