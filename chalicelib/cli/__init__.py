@@ -26,10 +26,12 @@ def _add_local(subparsers: argparse._SubParsersAction) -> None:
                         " (default $TASKLANE_WORKER_CONCURRENCY or 32)")
     p.add_argument("--endpoint", help="an external AWS-compatible endpoint instead of the embedded one")
     p.add_argument("--no-embedded", action="store_true", help="use real AWS (credentials from the environment)")
-    p.add_argument("--data-dir", metavar="PATH", default=".tasklane",
-                   help="where the embedded backend keeps tasks, runs and logs across restarts (default ./.tasklane)")
-    p.add_argument("--ephemeral", action="store_true",
-                   help="keep nothing: the embedded backend's state lives in memory and is lost at stop")
+    kept = p.add_mutually_exclusive_group()
+    kept.add_argument("--data-dir", metavar="PATH", default=".tasklane",
+                      help="where the embedded backend keeps tasks, runs and logs across restarts"
+                           " (default ./.tasklane)")
+    kept.add_argument("--ephemeral", action="store_true",
+                      help="keep nothing: the embedded backend's state lives in memory and is lost at stop")
     p.add_argument("--tenant", default="dev", help="tenant of the printed development token")
     p.add_argument("--daemon-config", metavar="PATH", help="a runwisp.toml file to load for the daemon face")
     p.add_argument("--daemon-tenant", help="tenant that owns the file's tasks (default: --tenant)")

@@ -153,6 +153,8 @@ class Journal:
         except BaseException:
             self._release_lock()
             raise
+        for leftover in self.directory.glob("*.tmp"):
+            leftover.unlink()  # a snapshot or meta.json whose writer died before its rename
         last = max([generation, *self._generations("journal")])
         self._current = last + 1
         self._open_current()

@@ -146,3 +146,13 @@ def test_an_append_is_in_the_file_before_it_returns(tmp_path):
     [name] = journals(tmp_path)
     assert (tmp_path / name).read_bytes() == encode("a", {"v": 1})  # a killed process loses nothing
     journal.close()
+
+
+def test_a_temporary_file_left_by_a_writer_that_died_is_removed(tmp_path):
+    journal, _ = opened(tmp_path)
+    journal.append("a", {"v": 1})
+    journal.close()
+    (tmp_path / "snapshot-00000009.jsonl.tmp").write_bytes(b"half")
+    journal, state = opened(tmp_path)
+    assert state == {"a": {"v": 1}} and not list(tmp_path.glob("*.tmp"))
+    journal.close()
