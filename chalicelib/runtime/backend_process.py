@@ -77,6 +77,9 @@ def main(argv: list[str] | None = None) -> None:
             except DataDirError as exc:
                 print(f"error {exc}", flush=True)
                 sys.exit(2)
+            except OSError as exc:  # not writable, no space, ...
+                print(f"error cannot use {args.data_dir}: {exc}", flush=True)
+                sys.exit(2)
             print(restored.line(), flush=True)
         print(f"ready {bound}", flush=True)
         sys.stdin.read()  # blocks until the runtime closes the pipe (or is gone)
