@@ -17,8 +17,9 @@ from pathlib import Path
 import pytest
 
 from chalicelib.timefmt import from_iso, utcnow
-from tests.e2e.conftest import ROOT, free_port, start_runtime, stop_runtime, wait_for
+from tests.e2e.conftest import ROOT, free_port, start_runtime, stop_runtime
 from tests.functional.scheduling_support import task_body
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -97,8 +98,8 @@ def test_tasks_runs_logs_and_a_chain_come_back_after_a_stop_and_start(tmp_path):
                                                        schedule={"cron": "*/2 * * * * *"})).json()
         child = first.post(SCHEDULING, json=task_body("B", ref_name="job.ok", app_id="b", enabled=True,
                                                       parent=parent["id"], parent_status="succeeded")).json()
-        wait_for(lambda: runs(first, "beat", "?status=success"), timeout=30)
-        chained_before = wait_for(lambda: chain_runs(first, child["id"]), timeout=30)
+        wait_until(lambda: runs(first, "beat", "?status=success"), timeout=30)
+        chained_before = wait_until(lambda: chain_runs(first, child["id"]), timeout=30)
         tasks_before = definitions(first)
         beat_before = {r["id"] for r in runs(first, "beat", "?status=success")}
     finally:
@@ -115,13 +116,13 @@ def test_tasks_runs_logs_and_a_chain_come_back_after_a_stop_and_start(tmp_path):
         assert log.status_code == 200 and log.text == "hello-durable\n"
         assert beat_before <= {r["id"] for r in runs(second, "beat")}
         # The cron trigger kept its place: it goes on firing, on its seconds, after the restart.
-        wait_for(lambda: [r for r in runs(second, "beat", "?status=success")
+        wait_until(lambda: [r for r in runs(second, "beat", "?status=success")
                           if from_iso(r["scheduled_at"]) > restarted_at], timeout=30)
         # The chain's edges came back: the parent's next success starts the child again.
         graph = second.get(f"{SCHEDULING}/{child['id']}/graphs/subgraph").json()
         assert {(e["source"], e["target"]) for e in graph["edges"]} == {(child["id"], parent["id"])}
         before = {r["id"] for r in chained_before}
-        new_child_run = wait_for(lambda: [r for r in chain_runs(second, child["id"]) if r["id"] not in before],
+        new_child_run = wait_until(lambda: [r for r in chain_runs(second, child["id"]) if r["id"] not in before],
                                  timeout=30)[0]
         assert new_child_run["status"] == "SUCCEEDED" and new_child_run["triggeredBy"] == "A"
         assert before <= {r["id"] for r in chain_runs(second, child["id"])}
@@ -146,7 +147,7 @@ def test_a_run_in_flight_when_the_runtime_is_killed_ends_crashed_and_is_retried(
             run=f"if [ -e {marker} ]; then echo second attempt; else touch {marker}; sleep 60; fi")
         put(first, "behind", run="echo it ran")
         fragile = trigger(first, "fragile")
-        wait_for(lambda: marker.exists() and run(first, "fragile", fragile)["status"] == "running", timeout=30)
+        wait_until(lambda: marker.exists() and run(first, "fragile", fragile)["status"] == "running", timeout=30)
         # With one run in flight at most, this one's message waits in the queue, which dies with
         # the runtime: its run must be sent again after the restart.
         behind = trigger(first, "behind")
@@ -159,14 +160,14 @@ def test_a_run_in_flight_when_the_runtime_is_killed_ends_crashed_and_is_retried(
     started = time.monotonic()
     second = start_runtime("--data-dir", data, secret=first.secret)
     try:
-        crashed = wait_for(lambda: (r := run(second, "fragile", fragile)).get("end_reason") and r, timeout=30)
+        crashed = wait_until(lambda: (r := run(second, "fragile", fragile)).get("end_reason") and r, timeout=30)
         assert (crashed["end_reason"], crashed["exit_code"]) == ("crashed", -2)
         # At start, not when its 60 s lease would have run out.
         assert time.monotonic() - started < 45
-        retried = wait_for(lambda: [r for r in runs(second, "fragile", "?status=success")], timeout=30)
+        retried = wait_until(lambda: [r for r in runs(second, "fragile", "?status=success")], timeout=30)
         assert retried[0]["retry_of_run_id"] == fragile and retried[0]["retry_attempt"] == 1
         assert second.get(f"{TASKS}/fragile/runs/{retried[0]['id']}/log/raw").text == "second attempt\n"
-        ran = wait_for(lambda: run(second, "behind", behind).get("end_reason"), timeout=30)
+        ran = wait_until(lambda: run(second, "behind", behind).get("end_reason"), timeout=30)
         assert ran == "success" and len(runs(second, "behind")) == 1
     finally:
         stop_runtime(second)
@@ -180,17 +181,16 @@ def test_a_catch_up_all_task_gets_its_missed_record_and_its_runs_after_downtime(
     first = start_runtime("--data-dir", data, env=env)
     try:
         put(first, "every3", run="echo tick", cron="*/3 * * * * *", catch_up="all")
-        fired = wait_for(lambda: runs(first, "every3", "?status=success"), timeout=30)
+        fired = wait_until(lambda: runs(first, "every3", "?status=success"), timeout=30)
     finally:
         stop_runtime(first)
     stopped, seen = utcnow(), max(from_iso(r["scheduled_at"]) for r in fired)
-    # Down over three ticks at least: this test is about elapsed wall time, so it waits for it.
-    while utcnow() < stopped + timedelta(seconds=3 * 3 + 1):
-        time.sleep(0.2)
+    # Down over three ticks at least: downtime is the behaviour under test, so it waits it out.
+    wait_until(lambda: utcnow() >= stopped + timedelta(seconds=3 * 3 + 1), timeout=20)
 
     second = start_runtime("--data-dir", data, env=env, secret=first.secret)
     try:
-        missed = wait_for(lambda: runs(second, "every3", "?status=missed"), timeout=30)
+        missed = wait_until(lambda: runs(second, "every3", "?status=missed"), timeout=30)
         assert len(missed) == 1 and missed[0]["exit_code"] == -1
         detail = missed[0]["detail"]
         count = int(detail.split(" ", 1)[0])
@@ -203,7 +203,7 @@ def test_a_catch_up_all_task_gets_its_missed_record_and_its_runs_after_downtime(
             done = {from_iso(r["scheduled_at"]) for r in runs(second, "every3", "?status=success")}
             return expected <= done
 
-        wait_for(caught_up, timeout=30)
+        wait_until(caught_up, timeout=30)
     finally:
         stop_runtime(second)
 
