@@ -148,6 +148,10 @@ def prepare_environment(options: LocalOptions) -> tuple[str | None, EmbeddedBack
         for key, value in _FAKE_CREDENTIALS.items():
             os.environ[key] = value
     os.environ.update(options.extra_env)
+    if backend is not None and options.data_dir is not None:
+        # Keys that seal what the data directory holds (the execution face's secrets) live with it:
+        # a key made afresh at every start could not open what the last run sealed.
+        os.environ.setdefault("TASKLANE_EXECUTION_KEY_FILE", str(options.data_dir / "execution.key"))
     # On a laptop a stop should land within a second; deployed, 5 s heartbeats cost less.
     os.environ.setdefault("TASKLANE_HEARTBEAT_SECONDS", "1")
     # The laptop's user is the operator: every tenant may run commands unless narrowed.
