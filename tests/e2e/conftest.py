@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import queue
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -36,6 +37,8 @@ class Runtime:
     secret: str
     process: subprocess.Popen
     output: list[str]
+    #: The temporary data directory made for it (removed once it stops); None if the test gave one.
+    data_dir: str | None = None
 
     def get(self, path: str, **kwargs) -> requests.Response:
         return requests.get(self.url + path, headers=self._headers(kwargs), timeout=30, **kwargs)
@@ -59,8 +62,10 @@ def start_runtime(*extra_args: str, env: dict[str, str] | None = None, timeout: 
     Its data directory is a fresh temporary one unless `--data-dir` or `--ephemeral` is given."""
     port = free_port()
     secret = secret or "e2e-secret-" + os.urandom(8).hex()
+    data_dir = None
     if "--data-dir" not in extra_args and "--ephemeral" not in extra_args:
-        extra_args = (*extra_args, "--data-dir", tempfile.mkdtemp(prefix="tasklane-e2e-"))
+        data_dir = tempfile.mkdtemp(prefix="tasklane-e2e-")
+        extra_args = (*extra_args, "--data-dir", data_dir)
     process_env = {**os.environ, "TASKLANE_JWT_SECRET": secret, "PYTHONUNBUFFERED": "1", **(env or {})}
     process_env.pop("TASKLANE_AWS_ENDPOINT", None)
     process = subprocess.Popen(
@@ -96,7 +101,8 @@ def start_runtime(*extra_args: str, env: dict[str, str] | None = None, timeout: 
     if token is None or url is None:
         process.kill()
         raise RuntimeError("tasklane local did not become ready:\n" + "".join(output))
-    return Runtime(url=url, backend=backend, token=token, secret=secret, process=process, output=output)
+    return Runtime(url=url, backend=backend, token=token, secret=secret, process=process, output=output,
+                   data_dir=data_dir)
 
 
 def stop_runtime(runtime: Runtime) -> int:
@@ -106,6 +112,9 @@ def stop_runtime(runtime: Runtime) -> int:
     except subprocess.TimeoutExpired:
         runtime.process.kill()
         raise
+    finally:
+        if runtime.data_dir is not None:
+            shutil.rmtree(runtime.data_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
