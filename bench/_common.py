@@ -40,11 +40,18 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[index]
 
 
-def start_local_runtime(*args: str):
-    """Start `tasklane local` on a free port; returns (process, url, backend endpoint, token)."""
+def start_local_runtime(*args: str, output: list[str] | None = None):
+    """Start `tasklane local` on a free port; returns (process, url, backend endpoint, token).
+
+    Its data directory is a fresh temporary one unless `--data-dir` or `--ephemeral` is given;
+    the lines it printed until ready are appended to `output`."""
     import re
     import socket
     import subprocess
+    import tempfile
+
+    if "--data-dir" not in args and "--ephemeral" not in args:
+        args = (*args, "--data-dir", tempfile.mkdtemp(prefix="tasklane-bench-"))
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -56,6 +63,8 @@ def start_local_runtime(*args: str):
     )
     url = backend = token = None
     for line in process.stdout:
+        if output is not None:
+            output.append(line)
         if match := re.match(r"tasklane (http://\S+) \(backend: (\S+)\)", line):
             url, backend = match.groups()
         elif line.startswith("TOKEN="):

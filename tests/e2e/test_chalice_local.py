@@ -28,7 +28,7 @@ def chalice_local():
     """`chalice local --stage local` on a free port; yields (url, token)."""
     port = free_port()
     secret = "e2e-chalice-secret-" + os.urandom(16).hex()
-    env = {**os.environ, "TASKLANE_JWT_SECRET": secret, "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "TASKLANE_JWT_SECRET": secret, "PYTHONUNBUFFERED": "1", "TASKLANE_EPHEMERAL": "1"}
     env.pop("TASKLANE_AWS_ENDPOINT", None)
     process = subprocess.Popen(
         [str(Path(sys.executable).parent / "chalice"), "local", "--stage", "local", "--no-autoreload",
