@@ -89,7 +89,10 @@ def _run_local(args: argparse.Namespace) -> int:
     if options.embedded and options.endpoint is None:
         print(f"data: {options.data_dir} ({runtime.recovered})" if options.data_dir
               else "data: in memory only (--ephemeral): lost at stop", flush=True)
-    if os.environ.get("TASKLANE_JWT_SECRET_GENERATED"):
+    generated = os.environ.get("TASKLANE_JWT_SECRET_GENERATED")
+    if generated == "kept":
+        print(f"token signing secret: {options.data_dir}/jwt.secret (kept: tokens outlive a restart)", flush=True)
+    elif generated:
         print(f"TASKLANE_JWT_SECRET={os.environ['TASKLANE_JWT_SECRET']}  (generated for this run)", flush=True)
     print(f"TOKEN={dev_token(tenant=args.tenant)}", flush=True)
     print("ready; Ctrl-C stops", flush=True)
@@ -156,7 +159,9 @@ def _add_token(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--actor-kind")
     p.add_argument("--session")
     p.add_argument("--ttl", type=int, default=12 * 3600, help="lifetime in seconds (default 12 h)")
-    p.add_argument("--secret", help="signing secret (default: $TASKLANE_JWT_SECRET)")
+    p.add_argument("--secret", help="signing secret (default: $TASKLANE_JWT_SECRET, else the one "
+                                    "`tasklane local` keeps in DATA_DIR/jwt.secret)")
+    p.add_argument("--data-dir", default=".tasklane", help="where `tasklane local` keeps its data (default .tasklane)")
     p.set_defaults(run=_run_token)
 
 
@@ -165,6 +170,9 @@ def _run_token(args: argparse.Namespace) -> int:
     from chalicelib.identity import mint_token
 
     secret = args.secret or os.environ.get("TASKLANE_JWT_SECRET", "")
+    kept = Path(args.data_dir) / "jwt.secret"
+    if not secret and kept.is_file():
+        secret = kept.read_text().strip()
     try:
         token = mint_token(
             secret,

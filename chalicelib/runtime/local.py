@@ -138,6 +138,22 @@ class EmbeddedBackend:
                 self._process.wait()
 
 
+def _kept_secret(path: Path) -> str:
+    """The secret in `path`, created (mode 0600, never widened) when the file does not exist."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        kept = path.read_text().strip()
+        if len(kept) < 32:
+            raise ValueError(f"{path} does not hold a signing secret; remove it to make a new one") from None
+        return kept
+    secret = secrets.token_urlsafe(32)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(secret)
+    return secret
+
+
 def prepare_environment(options: LocalOptions) -> tuple[str | None, EmbeddedBackend | None]:
     """Start the backend (if embedded), create resources, and export the env the app reads."""
     backend = None
@@ -167,13 +183,19 @@ def prepare_environment(options: LocalOptions) -> tuple[str | None, EmbeddedBack
     else:
         os.environ.pop("TASKLANE_AWS_ENDPOINT", None)
     # The execution face's secrets are sealed under a key kept in a file only this user reads
-    # (deployed, KMS holds it); the embedded backend keeps nothing across runs, so neither does it.
+    # (deployed, KMS holds it): in the data directory when there is one (set above), else in a
+    # temporary directory, as short-lived as the in-memory backend.
     if not os.environ.get("TASKLANE_EXECUTION_KMS_KEY_ID"):
         os.environ.setdefault("TASKLANE_EXECUTION_KEY_FILE",
                               os.path.join(tempfile.mkdtemp(prefix="tasklane-"), "execution.key"))
     if not os.environ.get("TASKLANE_JWT_SECRET"):
-        os.environ["TASKLANE_JWT_SECRET"] = secrets.token_urlsafe(32)
-        os.environ["TASKLANE_JWT_SECRET_GENERATED"] = "1"
+        # With a data directory the signing secret is kept there (mode 0600), so tokens minted
+        # before a restart still sign in after it; without one it lives as long as the process.
+        kept = backend is not None and options.data_dir is not None
+        os.environ["TASKLANE_JWT_SECRET"] = (_kept_secret(options.data_dir / "jwt.secret")
+                                             if kept and options.data_dir is not None
+                                             else secrets.token_urlsafe(32))
+        os.environ["TASKLANE_JWT_SECRET_GENERATED"] = "kept" if kept else "1"
     created = create_resources(stage=options.stage, region=options.region, endpoint_url=endpoint)
     os.environ.update(created.env)
     settings.reset()
