@@ -174,3 +174,25 @@ def test_unknown_runs_are_404_on_every_run_endpoint(client, clock):
                                ("POST", "/api/agent/tasks/nope/release", {})):
         status, answer, _ = call(client, method, path, body, AGENT1)
         assert status == 404 and set(answer) == {"error"}, path
+
+
+def test_claim_next_with_wait_holds_until_work_appears_or_the_hold_ends(client, clock, monkeypatch):
+    import threading
+    import time
+
+    started = time.monotonic()
+    status, _ = claim(client, wait_seconds=0.6)
+    assert status == 204 and 0.5 <= time.monotonic() - started < 5
+    answer: dict = {}
+
+    def wait_for_work() -> None:
+        answer["claim"] = claim(client, AGENT2, wait_seconds=10)
+
+    waiter = threading.Thread(target=wait_for_work)
+    started = time.monotonic()
+    waiter.start()
+    task = create(client, "late work")
+    waiter.join(timeout=15)
+    assert not waiter.is_alive() and time.monotonic() - started < 9
+    status, body = answer["claim"]
+    assert status == 200 and body["claim"]["task"]["id"] == task["id"]
