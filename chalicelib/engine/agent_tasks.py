@@ -276,7 +276,8 @@ def update(tenant: str, task_id: str, *, actor: Actor, now: datetime, fields: di
 
 
 def delete(tenant: str, task_id: str, *, actor: Actor, now: datetime) -> None:
-    """Delete a task that has no children and no dependents, ending its open runs first."""
+    """Delete a task that has no children and no dependents, with its runs (open ones are
+    ended first, freeing their sessions). Its events expire with the log's retention."""
     get(tenant, task_id)
     store = backend.current().agent_tasks
     if store.children(tenant, task_id):
@@ -284,9 +285,14 @@ def delete(tenant: str, task_id: str, *, actor: Actor, now: datetime) -> None:
     dependents = store.dependents(tenant, task_id)
     if dependents:
         raise Conflict(f"tasks depend on {task_id}: {', '.join(dependents[:5])}; remove those dependencies first")
-    for run in backend.current().runs.list_runs(tenant, task_id):
+    runs = backend.current().runs
+    for run in list(runs.list_runs(tenant, task_id)):
         if not run.is_terminal:
             pull.cancel(tenant, task_id, run.run_id, now=now, detail=f"task deleted by {actor.ref}")
+        try:
+            runs.delete_run(tenant, task_id, run.run_id)
+        except NotFound:
+            continue
     store.delete_task(tenant, task_id)
 
 

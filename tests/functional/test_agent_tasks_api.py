@@ -198,7 +198,9 @@ def test_delete_refuses_a_task_others_need_and_removes_a_free_one(client):
     call(client, "POST", f"/api/tasks/{b['id']}/dependencies", {"depends_on_task_id": a["id"]})
     status, body, _ = call(client, "DELETE", f"/api/tasks/{a['id']}")
     assert status == 409 and b["id"] in body["error"]
+    b_run = call(client, "GET", f"/api/tasks/{b['id']}/runs")[1]["runs"][0]["id"]
     status, body, _ = call(client, "DELETE", f"/api/tasks/{b['id']}")
     assert status == 204 and body is None
     assert call(client, "GET", f"/api/tasks/{b['id']}")[0] == 404
+    assert call(client, "GET", f"/api/task-runs/{b_run}")[0] == 404
     assert call(client, "DELETE", f"/api/tasks/{a['id']}")[0] == 204
