@@ -413,8 +413,12 @@ def _park(task: AgentTask, runs: list[Run]) -> None:
 
 def refresh(tenant: str, task_id: str, *, now: datetime, actor: Actor = SYSTEM) -> AgentTask:
     """Derive the task's status again and save it if it moved, then carry the change to its
-    dependents (and theirs), re-deriving each; settled tasks stay as they are. The task as stored."""
-    task = _refresh_one(get(tenant, task_id), now=now, actor=actor)
+    dependents (and theirs, while theirs move too), re-deriving each; settled tasks stay as they
+    are. The task as stored."""
+    current = get(tenant, task_id)
+    task = _refresh_one(current, now=now, actor=actor)
+    if task.status is current.status:
+        return task  # dependents derive from this task's status alone: nothing to carry on
     todo = deque(backend.current().agent_tasks.dependents(tenant, task_id))
     seen: set[str] = set()
     while todo:
