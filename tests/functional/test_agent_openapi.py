@@ -27,10 +27,10 @@ def test_every_endpoint_of_the_page_is_documented_under_the_agent_tag_with_the_l
              if op.get("tags") == ["agent"]}
     assert PAGE <= agent
     schemas = document["components"]["schemas"]
-    assert set(schemas["ClaimNextBody"]["properties"]) == {"lease_seconds", "workspace_id", "scope", "network_channel",
-                                                           "wait_seconds"}
-    assert set(schemas["HeartbeatBody"]["properties"]) == {"lease_seconds"}
-    assert schemas["TaskCreateBody"]["properties"]["approval_policy"]["anyOf"][0]["enum"] == ["manual", "none"]
+    assert set(schemas["AgentClaimNextBody"]["properties"]) == {"lease_seconds", "workspace_id", "scope",
+                                                                "network_channel", "wait_seconds"}
+    assert set(schemas["AgentHeartbeatBody"]["properties"]) == {"lease_seconds"}
+    assert schemas["AgentTaskCreateBody"]["properties"]["approval_policy"]["anyOf"][0]["enum"] == ["manual", "none"]
     claim_next = document["paths"]["/api/agent/tasks/claim-next"]["post"]
     assert claim_next["requestBody"]["required"] is False and "204" in claim_next["description"]
     assert {"400", "404", "409"} <= set(claim_next["responses"])

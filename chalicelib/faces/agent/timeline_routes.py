@@ -26,7 +26,7 @@ from chalicelib.faces.agent import openapi_doc as doc
 from chalicelib.faces.agent import views
 from chalicelib.faces.agent.face import face
 from chalicelib.faces.agent.face import now as face_now
-from chalicelib.faces.agent.requests import StreamQuery, TimelineQuery
+from chalicelib.faces.agent.requests import AgentStreamQuery, AgentTimelineQuery
 from chalicelib.faces.http import Call, json_response
 
 #: How long one stream response holds at most, seconds (further capped by max_hold_seconds).
@@ -36,10 +36,10 @@ _POLL_SECONDS = 0.5
 STREAM_BATCH = 500
 
 
-@face.route("/api/tasks/{id}/timeline", query=TimelineQuery, response=doc.TIMELINE)
+@face.route("/api/tasks/{id}/timeline", query=AgentTimelineQuery, response=doc.TIMELINE)
 def timeline(call: Call, id: str) -> Response:  # noqa: A002 - the product's name
     """Get one task timeline, oldest first; `next_after_sequence` continues it."""
-    query: TimelineQuery = call.params
+    query: AgentTimelineQuery = call.params
     task = agent_tasks.get(call.principal.tenant, id)
     page = agent_timeline.timeline(call.principal.tenant, id, after=query.after_sequence, limit=query.limit,
                                    now=face_now())
@@ -47,7 +47,7 @@ def timeline(call: Call, id: str) -> Response:  # noqa: A002 - the product's nam
                           "next_after_sequence": page.next_after})
 
 
-@face.route("/api/tasks/{id}/stream", query=StreamQuery,
+@face.route("/api/tasks/{id}/stream", query=AgentStreamQuery,
             description="text/event-stream: `id:` is the sequence; resume with Last-Event-ID or after_sequence.")
 def stream(call: Call, id: str) -> Response:  # noqa: A002
     """Stream task-native live events for one task."""
@@ -82,7 +82,7 @@ def stream(call: Call, id: str) -> Response:  # noqa: A002
 def _resume_point(call: Call) -> int:
     raw = call.header("last-event-id")
     if raw is None or raw == "":
-        query: StreamQuery = call.params
+        query: AgentStreamQuery = call.params
         return query.after_sequence or 0
     try:
         value = int(raw)
