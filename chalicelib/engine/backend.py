@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from chalicelib.engine.ports import (
+    AgentTaskStore,
     DataKeys,
     EventLog,
     ExecutionRecords,
@@ -57,6 +58,7 @@ class Backend:
     execution: ExecutionRecords
     #: Data keys that seal strategy secrets (KMS deployed, a key file locally).
     execution_keys: DataKeys
+    agent_tasks: AgentTaskStore
 
 
 _installed: Backend | None = None

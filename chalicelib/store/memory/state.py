@@ -69,6 +69,10 @@ class MemoryState:
     rates: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)
     #: (tenant, agent session) -> (task id, run id) of the pull-mode run it holds.
     session_leases: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
+    #: (tenant, task id) -> (revision, stored data) of agent tasks.
+    agent_tasks: dict[tuple[str, str], tuple[int, dict]] = field(default_factory=dict)
+    #: tenant -> last agent task number handed out.
+    agent_numbers: dict[str, int] = field(default_factory=dict)
     #: role -> (at, count, data).
     heartbeats: dict[str, tuple[str, int, dict]] = field(default_factory=dict)
     #: (bucket, key) -> whole object bytes (configuration files kept in S3).
