@@ -9,7 +9,9 @@ requires 'Credential' parameter...") or "Missing Authentication Token", a known 
 - a path no face serves is a 404 `{"error": {"code": "not_found", "message"}, "traceId"}` whose
   message names the path and points at `/openapi.json` (template.yaml's UnknownPathResponse);
 - a known path without `Authorization` is template.yaml's MissingTokenResponse 401;
-- a method the server does not know is a 405 in the error shape of the face owning the path.
+- a method the server does not know is a 405 in the error shape of the face owning the path;
+- path parameters reach the route URL-decoded, as API Gateway hands them to a Lambda proxy
+  integration (Chalice's local matcher passes `edge%3Aname` through as it came).
 
 `tasklane local` builds its server with `create_server`. `chalice local` builds its server by
 calling `chalice.local.create_local_server` after it has imported app.py and offers no hook for
@@ -23,7 +25,7 @@ import functools
 import importlib
 from http.server import BaseHTTPRequestHandler
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from chalice import Response
 from chalice import local as chalice_local
@@ -75,9 +77,12 @@ class TasklaneGateway(chalice_local.LocalGateway):
 
     def _generate_lambda_event(self, method: str, path: str, headers: Any, body: bytes | None) -> Any:
         try:
-            return super()._generate_lambda_event(method, path, headers, body)
+            event = super()._generate_lambda_event(method, path, headers, body)
         except ValueError:  # Chalice's route matcher found no route for the path
             raise gateway_answer(NotFound(unknown_path_message(urlsplit(path).path))) from None
+        parameters = event.get("pathParameters") or {}
+        event["pathParameters"] = {name: unquote(value) for name, value in parameters.items()}
+        return event
 
     def handle_request(self, method: str, path: str, headers: Any, body: bytes | None) -> Any:
         try:

@@ -72,3 +72,26 @@ def assert_unknown_methods_are_405_in_the_face_shape(url: str) -> None:
             assert system.json()["error"]["code"] == "method_not_allowed"
         # The refusals left the kept-alive connection usable.
         assert session.get(url + "/health", timeout=30).status_code == 200
+
+
+def assert_percent_encoded_path_parameters_arrive_decoded(url: str, token: str) -> None:
+    """API Gateway hands a route its path parameters URL-decoded: a client that encodes the
+    `:` of a daemon task name (`quote(name, safe="")`, as most HTTP libraries do) reaches the
+    same task as one that does not."""
+    headers = {"Authorization": f"Bearer {token}"}
+    created = requests.put(url + "/daemon/api/tasks/edge:encoded", headers=headers, json={"run": "true"}, timeout=30)
+    assert created.status_code in (200, 201), created.text
+    try:
+        for path in ("/daemon/api/tasks/edge%3Aencoded", "/daemon/api/tasks/edge%3aencoded"):
+            answer = requests.get(url + path, headers=headers, timeout=30)
+            assert answer.status_code == 200, (path, answer.text)
+            assert answer.json()["name"] == "edge:encoded"
+        runs = requests.get(url + "/daemon/api/tasks/edge%3Aencoded/runs", headers=headers, timeout=30)
+        assert runs.status_code == 200 and runs.json() == {"runs": [], "total": 0}, runs.text
+        # Decoded once, as the gateway does: an encoded `%` stays a `%`, which no task name holds.
+        twice = requests.get(url + "/daemon/api/tasks/edge%253Aencoded", headers=headers, timeout=30)
+        assert twice.status_code == 422 and twice.json()["errors"][0]["value"] == "edge%3Aencoded", twice.text
+    finally:
+        requests.delete(url + "/daemon/api/tasks/edge%3Aencoded", headers=headers, timeout=30)
+    gone = requests.get(url + "/daemon/api/tasks/edge:encoded", headers=headers, timeout=30)
+    assert gone.status_code == 404, gone.text
