@@ -62,7 +62,9 @@ TRACE_ID_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,64}")
 #: Names the `from` that continues a log text response cut at the response byte cap.
 NEXT_FROM_HEADER = "X-Log-Next-From"
 
-HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
+#: Methods every path answers: served, or refused with a 405 in the face's shape (HEAD too,
+#: which Chalice would otherwise answer with its own body and an `Allow` naming every method).
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"})
 
 ErrorRenderer = Callable[[TasklaneError, str], Response]
 
@@ -253,10 +255,11 @@ class Face:
             missing = sorted(HTTP_METHODS - served)
             if not missing:
                 continue
-            allowed = ", ".join(sorted(served))
+            allowed = tuple(sorted(served))
 
-            def refuse(call: Call, _allowed: str = allowed, **_: Any) -> Any:
-                raise MethodNotAllowed(f"{call.request.method} is not allowed here; allowed: {_allowed}")
+            def refuse(call: Call, _allowed: tuple[str, ...] = allowed, **_: Any) -> Any:
+                raise MethodNotAllowed(f"{call.request.method} is not allowed here; allowed: {', '.join(_allowed)}",
+                                       allowed=_allowed)
 
             refuse.__name__ = f"method_not_allowed_{len(self._methods)}_{abs(hash(path))}"
             refuse.method_not_allowed = True  # type: ignore[attr-defined]
@@ -297,7 +300,7 @@ class Face:
                 except TasklaneError as exc:
                     if exc.status >= 500:
                         log_event(_log, logging.ERROR, "request failed", face=self.name, path=path, error=exc.message)
-                    return self.render_error(exc, trace_id())
+                    return with_allow(self.render_error(exc, trace_id()), exc)
                 except Exception:
                     _log.exception("unexpected failure", extra={"fields": {"face": self.name, "path": path}})
                     return self.render_error(TasklaneError("internal error"), trace_id())
@@ -311,6 +314,14 @@ class Face:
             return view
 
         return decorator
+
+
+def with_allow(response: Response, error: TasklaneError) -> Response:
+    """`response` with `Allow` when `error` is a 405 that knows the methods the path serves."""
+    allowed = getattr(error, "allowed", None)
+    if allowed:
+        response.headers["Allow"] = ", ".join(allowed)
+    return response
 
 
 def retry_after_headers(error: TasklaneError) -> dict[str, str]:

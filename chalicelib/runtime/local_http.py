@@ -31,6 +31,7 @@ from chalice import Response
 from chalice import local as chalice_local
 
 from chalicelib.errors import MethodNotAllowed, NotFound, TasklaneError, Unauthenticated
+from chalicelib.faces.http import with_allow
 from chalicelib.observability import new_trace_id
 
 #: Path prefixes and the module whose `render_error` answers for them; the rest is the system face's.
@@ -91,12 +92,23 @@ class TasklaneGateway(chalice_local.LocalGateway):
             raise gateway_answer(Unauthenticated(MISSING_TOKEN)) from None
 
 
+def served_methods(app: Any, path: str) -> tuple[str, ...]:
+    """The methods the route matching `path` serves (its 405 refusals left out), sorted."""
+    try:
+        route = chalice_local.RouteMatcher(list(app.routes)).match_route(path).route
+    except ValueError:
+        return ()
+    return tuple(sorted(method for method, entry in app.routes[route].items()
+                        if not getattr(entry.view_function, "method_not_allowed", False)))
+
+
 class TasklaneRequestHandler(chalice_local.ChaliceRequestHandler):
     """Chalice's request handler over `TasklaneGateway`, answering unknown methods with a 405."""
 
     def __init__(self, request: Any, client_address: Any, server: Any, app_object: Any, config: Any) -> None:
         # ChaliceRequestHandler.__init__ does the same with its own gateway class.
         self.local_gateway = TasklaneGateway(app_object, config)
+        self.app_object = app_object
         BaseHTTPRequestHandler.__init__(self, request, client_address, server)
 
     def __getattr__(self, name: str) -> Any:
@@ -110,8 +122,9 @@ class TasklaneRequestHandler(chalice_local.ChaliceRequestHandler):
         if self.headers.get("transfer-encoding"):
             self.close_connection = True  # a chunked body is not read; the connection cannot go on
         path = urlsplit(self.path).path
-        error = MethodNotAllowed(f"{self.command} is not a method this API serves; see /openapi.json")
-        answer = EdgeAnswer(_render_for(path)(error, new_trace_id()))
+        error = MethodNotAllowed(f"{self.command} is not a method this API serves; see /openapi.json",
+                                 allowed=served_methods(self.app_object, path))
+        answer = EdgeAnswer(with_allow(_render_for(path)(error, new_trace_id()), error))
         self._send_error_response(answer)
 
 

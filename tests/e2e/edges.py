@@ -58,6 +58,7 @@ def assert_unknown_methods_are_405_in_the_face_shape(url: str) -> None:
             daemon = session.request(method, url + "/daemon/api/tasks", data=b"ignored body", timeout=30)
             assert daemon.status_code == 405, (method, daemon.text)
             assert daemon.headers["Content-Type"] == "application/problem+json"
+            assert daemon.headers["Allow"] == "GET"  # RFC 9110: a 405 names what the path serves
             problem = daemon.json()
             assert (problem["status"], problem["title"]) == (405, "Method Not Allowed")
             assert method in problem["detail"] and problem["traceId"]
@@ -66,10 +67,12 @@ def assert_unknown_methods_are_405_in_the_face_shape(url: str) -> None:
             assert scheduling.status_code == 405, (method, scheduling.text)
             errors = scheduling.json()["errors"]
             assert errors[0]["code"] == "HTTP-405" and method in errors[0]["detail"]
+            assert scheduling.headers["Allow"] == "DELETE, GET, PATCH, PUT"
 
             system = session.request(method, url + "/health", timeout=30)
             assert system.status_code == 405
             assert system.json()["error"]["code"] == "method_not_allowed"
+            assert system.headers["Allow"] == "GET"
         # The refusals left the kept-alive connection usable.
         assert session.get(url + "/health", timeout=30).status_code == 200
 
