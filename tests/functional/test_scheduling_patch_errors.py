@@ -47,3 +47,12 @@ def test_a_patch_that_cannot_apply_says_why_in_plain_words_and_changes_nothing(a
     assert not any(leak in detail for leak in LEAKS), detail
     assert api.get(f"{BASE}/{task['id']}").json == task
 
+
+def test_a_detail_names_its_field_once(api):
+    task = api.create(task_body("named-once"))
+    patched = api.call("PATCH", f"{BASE}/{task['id']}", [{"op": "remove", "path": "/nothing"}])
+    assert assert_error(patched, 400)["errors"][0]["detail"] == "body[0].path: /nothing does not exist in the task"
+    limit = api.get(f"{BASE}?limit=0")
+    assert assert_error(limit, 400)["errors"][0]["detail"] == "query.limit: must be a whole number from 1 to 100"
+    nameless = api.call("POST", BASE, {**task_body("x"), "name": ""})
+    assert assert_error(nameless, 400)["errors"][0]["detail"] == "name: must not be empty"
