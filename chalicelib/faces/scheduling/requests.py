@@ -16,6 +16,8 @@ from typing import Annotated, Any, Literal
 
 from msgspec import Meta, Struct
 
+from chalicelib.faces.scheduling.scim import RUN_SORT_FIELDS, TASK_SORT_FIELDS
+
 #: Longest task name, in characters.
 MAX_TASK_NAME_LENGTH = 256
 
@@ -204,12 +206,25 @@ DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 
 
+def _sort_values(fields: tuple[str, ...]) -> list[str]:
+    return [f"{sign}{name}" for name in fields for sign in "+-"]
+
+
 class SchedulingListQuery(Struct):
-    """A list's `filter` (SCIM), `sort` (`+field`/`-field`), page size and opaque `page` cursor."""
+    """A task list's `filter` (SCIM), `sort` (`+field`/`-field`), page size and opaque `page` cursor."""
 
     filter: str | None = None
-    sort: Annotated[str, Meta(description="+field or -field; -updatedAt for tasks, -startedAt for runs")] | None \
-        = None
+    sort: Annotated[str, Meta(description="+field or -field; default -updatedAt",
+                              extra_json_schema={"enum": _sort_values(TASK_SORT_FIELDS)})] | None = None
+    limit: Annotated[int, Meta(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT
+    page: str | None = None
+
+
+class SchedulingRunListQuery(Struct):
+    """A run list's `sort`, page size and `page` cursor; the page gives run lists no `filter`."""
+
+    sort: Annotated[str, Meta(description="+field or -field; default -startedAt",
+                              extra_json_schema={"enum": _sort_values(RUN_SORT_FIELDS)})] | None = None
     limit: Annotated[int, Meta(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT
     page: str | None = None
 
