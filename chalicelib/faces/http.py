@@ -168,6 +168,8 @@ class RouteDoc:
     status: str = "200"
     response: dict[str, Any] | None = None
     description: str | None = None
+    #: Other answers of this operation alone, by status (OpenAPI response objects).
+    answers: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -183,6 +185,15 @@ class FaceDoc:
     #: Response schemas (request schemas come from the models).
     schemas: dict[str, Any] = field(default_factory=dict)
 
+
+#: The body of an answer given before any face is chosen (API Gateway's responses in
+#: template.yaml, and the local server's): no `Authorization` header (401), no such path (404).
+#: The system routes answer their own errors in this shape too.
+GATEWAY_ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object", "required": ["error", "traceId"],
+    "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
+        "code": {"type": "string"}, "message": {"type": "string"}}}, "traceId": {"type": "string"}}}
+GATEWAY_ERROR_REF = {"$ref": "#/components/schemas/GatewayError"}
 
 _PATH_PARAMETER = re.compile(r"{(\w+)}")
 
@@ -231,7 +242,8 @@ class Face:
             success: dict[str, Any] = {"description": route.summary}
             if route.response is not None:
                 success["content"] = {"application/json": {"schema": route.response}}
-            operation["responses"] = {route.status: success, **(self.doc.errors if self.doc is not None else {})}
+            operation["responses"] = {route.status: success, **(self.doc.errors if self.doc is not None else {}),
+                                      **route.answers}
             if route.public:
                 operation["security"] = []
             paths.setdefault((self.mount or "") + route.path, {})[route.method.lower()] = operation
@@ -269,12 +281,12 @@ class Face:
               role: Role | None = None, query: type | None = None, body: type | None = None,
               body_types: tuple[str, ...] = ("application/json",), body_required: bool = True, status: int = 200,
               response: dict[str, Any] | None = None, summary: str | None = None,
-              description: str | None = None) -> Callable:
+              description: str | None = None, answers: dict[str, Any] | None = None) -> Callable:
         """Declare a route; the function is called as `fn(call, **url_params)`. With `role`, a
         caller whose token does not grant it gets a 403 before the function runs. `query` and
         `body` name the request models (`call.params`, `call.body()` validate with them) and,
-        with `status`, `response` and `summary` (default: the docstring's first line), describe
-        the operation in `/openapi.json`."""
+        with `status`, `response`, `answers` (other statuses of this route alone) and `summary`
+        (default: the docstring's first line), describe the operation in `/openapi.json`."""
         if public and role is not None:
             raise ValueError(f"{path}: a public route has no caller to hold the role {role!r}")
         self._methods.setdefault(path, set()).update(methods or ["GET"])
@@ -285,7 +297,8 @@ class Face:
                 self.routes += [RouteDoc(path=path, method=method, summary=title, public=public, query=query,
                                          body=body, body_types=body_types, body_required=body_required,
                                          status=str(status), response=response,
-                                         description=description) for method in methods or ["GET"]]
+                                         description=description, answers=answers or {})
+                                for method in methods or ["GET"]]
             @functools.wraps(fn)
             def view(**params: Any) -> Any:
                 request = self.blueprint.current_request

@@ -6,10 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.faces.http import FaceDoc
+from chalicelib.faces.http import GATEWAY_ERROR_REF, GATEWAY_ERROR_SCHEMA, FaceDoc
 
 _PROBLEM = {"description": "Problem", "content": {"application/problem+json": {
     "schema": {"$ref": "#/components/schemas/DaemonProblem"}}}}
+#: A bad token is a problem; no Authorization header at all is the gateway's own 401.
+_UNAUTHENTICATED = {"description": "A bad token (problem); no Authorization header at all (the gateway's GatewayError)",
+                    "content": {**_PROBLEM["content"], "application/json": {"schema": GATEWAY_ERROR_REF}}}
 
 
 def ref(name: str) -> dict[str, str]:
@@ -18,7 +21,8 @@ def ref(name: str) -> dict[str, str]:
 
 
 _SCHEMAS: dict[str, Any] = {
-    "DaemonProblem": {"type": "object", "properties": {
+    "GatewayError": GATEWAY_ERROR_SCHEMA,
+    "DaemonProblem": {"type": "object", "required": ["type", "title", "status", "detail"], "properties": {
         "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
         "detail": {"type": "string"}, "traceId": {"type": "string"},
         "errors": {"type": "array", "items": {"type": "object", "properties": {
@@ -60,7 +64,7 @@ _SCHEMAS: dict[str, Any] = {
 DOC = FaceDoc(
     tag="daemon",
     description="RunWisp-compatible API (base URL http://host:port/daemon).",
-    errors={"default": _PROBLEM},
+    errors={"401": _UNAUTHENTICATED, "default": _PROBLEM},
     path_parameters={"taskName": {"type": "string", "minLength": 1, "maxLength": 100,
                                   "pattern": "^[a-zA-Z0-9._:-]+$"}},
     schemas=_SCHEMAS,
