@@ -53,12 +53,13 @@ def test_request_bodies_carry_the_schema_of_the_model_that_validates_them(docume
     put = document["paths"]["/daemon/api/tasks/{taskName}"]["put"]["requestBody"]["content"]["application/json"]
     definition = resolve(document, put["schema"])
     assert definition["required"] == ["run"] and definition["additionalProperties"] is False
+    assert definition["properties"]["run"]["minLength"] == 1  # "" is refused, so the document says so
     assert definition["properties"]["instances"]["anyOf"][0] == {"type": "integer", "minimum": 1, "maximum": 64}
 
     create = document["paths"]["/api/scheduling/tasks"]["post"]["requestBody"]["content"]["application/json"]
     task = resolve(document, create["schema"])
     assert set(task["required"]) == {"name", "specVersion"}
-    assert task["properties"]["name"] == {"type": "string", "maxLength": 256}
+    assert task["properties"]["name"] == {"type": "string", "minLength": 1, "maxLength": 256}
     start = resolve(document, task["properties"]["start"]["anyOf"][0])
     assert set(start["properties"]) == {"schedule", "stateName"}
 

@@ -177,7 +177,7 @@ class SchedulingTaskBody(Struct):
     """A create/replace body: a Serverless Workflow task document. Server-owned fields (`id`,
     `resourceId`, most of `metadata`) and unknown fields are ignored."""
 
-    name: Annotated[str, Meta(max_length=MAX_TASK_NAME_LENGTH)]
+    name: Annotated[str, Meta(min_length=1, max_length=MAX_TASK_NAME_LENGTH)]
     specVersion: str  # noqa: N815
     enabled: Annotated[bool, Meta(description="false when absent")] | None = None
     events: list[SchedulingEvent] | None = None
