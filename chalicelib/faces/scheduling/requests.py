@@ -243,9 +243,9 @@ class SchedulingGraphQuery(Struct):
 
 
 class SchedulingStartQuery(Struct):
-    """Who started the run."""
+    """Who started the run (stored on it as `triggeredBy`: a name's rules, no control characters)."""
 
-    source: str = "manual"
+    source: Annotated[str, Meta(min_length=1, max_length=MAX_TASK_NAME_LENGTH)] = "manual"
 
 
 class SchedulingLogQuery(Struct, rename={"start": "from"}):
