@@ -60,6 +60,9 @@ def test_request_bodies_carry_the_schema_of_the_model_that_validates_them(docume
     task = resolve(document, create["schema"])
     assert set(task["required"]) == {"name", "specVersion"}
     assert task["properties"]["name"] == {"type": "string", "minLength": 1, "maxLength": 256}
+    assert task["properties"]["specVersion"] == {"type": "string", "minLength": 1}
+    start = {p["name"]: p for p in document["paths"]["/api/scheduling/tasks/{id}/actions/start"]["post"]["parameters"]}
+    assert start["source"]["schema"]["maxLength"] == 256 and "pattern" in start["source"]["schema"]
     start = resolve(document, task["properties"]["start"]["anyOf"][0])
     assert set(start["properties"]) == {"schedule", "stateName"}
 

@@ -178,7 +178,7 @@ class SchedulingTaskBody(Struct):
     `resourceId`, most of `metadata`) and unknown fields are ignored."""
 
     name: Annotated[str, Meta(min_length=1, max_length=MAX_TASK_NAME_LENGTH)]
-    specVersion: str  # noqa: N815
+    specVersion: Annotated[str, Meta(min_length=1)]  # noqa: N815
     enabled: Annotated[bool, Meta(description="false when absent")] | None = None
     events: list[SchedulingEvent] | None = None
     states: list[SchedulingState] | None = None
@@ -245,7 +245,8 @@ class SchedulingGraphQuery(Struct):
 class SchedulingStartQuery(Struct):
     """Who started the run (stored on it as `triggeredBy`: a name's rules, no control characters)."""
 
-    source: Annotated[str, Meta(min_length=1, max_length=MAX_TASK_NAME_LENGTH)] = "manual"
+    source: Annotated[str, Meta(min_length=1, max_length=MAX_TASK_NAME_LENGTH,
+                                extra_json_schema={"pattern": "^[^\\x00-\\x1f\\x7f-\\x9f]*$"})] = "manual"
 
 
 class SchedulingLogQuery(Struct, rename={"start": "from"}):
