@@ -41,12 +41,11 @@ def register_blueprints(app: Chalice) -> None:
     from chalicelib.faces.auth import auth_blueprint
     from chalicelib.faces.daemon.routes import face as daemon_face
     from chalicelib.faces.scheduling.routes import face as scheduling_face
-    from chalicelib.faces.system import face as system_face
+    from chalicelib.faces.system import system_blueprint
 
     configure_logging()
     app.register_blueprint(auth_blueprint)
-    system_face.seal()
-    app.register_blueprint(system_face.blueprint)
+    app.register_blueprint(system_blueprint)
     for face in (scheduling_face, daemon_face):
         face.seal()
         app.register_blueprint(face.blueprint, url_prefix=face.mount)

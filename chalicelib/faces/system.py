@@ -62,3 +62,8 @@ def whoami(call: Call) -> Response:
 def openapi_document(call: Call) -> Response:
     """The OpenAPI 3.1 document of every face mounted so far."""
     return json_response(openapi.document())
+
+
+# Every route of this face is declared above: answer the other methods with a 405 (and `Allow`)
+# rather than Chalice's own body. The other faces are sealed in chalicelib/handlers.py.
+face.seal()
