@@ -246,6 +246,8 @@ class Face:
                                       **route.answers}
             if route.public:
                 operation["security"] = []
+            else:
+                operation["responses"]["401"] = with_gateway_401(operation["responses"].get("401"))
             paths.setdefault((self.mount or "") + route.path, {})[route.method.lower()] = operation
         return paths
 
@@ -327,6 +329,20 @@ class Face:
             return view
 
         return decorator
+
+
+def with_gateway_401(answer: dict[str, Any] | None) -> dict[str, Any]:
+    """A guarded route's 401 answer, with the gateway's own (no `Authorization` header at all:
+    `GatewayError` as `application/json`) beside the face's (a token that does not verify)."""
+    answer = dict(answer or {"description": "No or bad token"})
+    content = dict(answer.get("content") or {})
+    current = (content.get("application/json") or {}).get("schema")
+    if current is None:
+        content["application/json"] = {"schema": GATEWAY_ERROR_REF}
+    elif current != GATEWAY_ERROR_REF and GATEWAY_ERROR_REF not in current.get("anyOf", []):
+        content["application/json"] = {"schema": {"anyOf": [current, GATEWAY_ERROR_REF]}}
+    answer["content"] = content
+    return answer
 
 
 def with_allow(response: Response, error: TasklaneError) -> Response:

@@ -8,7 +8,7 @@ from chalicelib import __version__
 from chalicelib.engine.roles import heartbeats
 from chalicelib.errors import NotReady, TasklaneError
 from chalicelib.faces import openapi
-from chalicelib.faces.http import GATEWAY_ERROR_REF, GATEWAY_ERROR_SCHEMA, Call, Face, FaceDoc, json_response
+from chalicelib.faces.http import GATEWAY_ERROR_REF, Call, Face, FaceDoc, json_response
 
 system_blueprint = Blueprint(__name__)
 
@@ -26,7 +26,7 @@ face = Face("system", system_blueprint, render_error,
                         errors={"401": {"description": "No or bad token", "content": _ERROR},
                                 "405": {"description": "Method not allowed; see Allow", "content": _ERROR},
                                 "500": {"description": "Unexpected failure", "content": _ERROR}},
-                        schemas={"GatewayError": GATEWAY_ERROR_SCHEMA}))
+))
 
 
 @face.route("/health", public=True, description="200: backend reachable; version and background role heartbeats. "

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.faces.http import GATEWAY_ERROR_REF, GATEWAY_ERROR_SCHEMA, FaceDoc
+from chalicelib.faces.http import FaceDoc
 
 
 def _json(schema: dict[str, Any]) -> dict[str, Any]:
@@ -32,7 +32,6 @@ _ERROR_TEXTS = {400: "Bad request (names the offending field).",
                 500: "Unexpected failure (logged with the trace id)."}
 _ERRORS = {str(code): {"description": text, "content": _json(ref("SchedulingErrors"))}
            for code, text in _ERROR_TEXTS.items()}
-_ERRORS["401"]["content"] = _json({"anyOf": [ref("SchedulingErrors"), GATEWAY_ERROR_REF]})
 
 TASK = ref("SchedulingTask")
 TASK_LIST = {"type": "object", "properties": {"data": {"type": "array", "items": TASK}, "links": {"type": "object"}}}
@@ -57,6 +56,5 @@ DOC = FaceDoc(
                 "type": "object", "required": ["code", "title", "detail"], "properties": {
                     "code": {"type": "string"}, "title": {"type": "string"}, "detail": {"type": "string"}}}},
             "traceId": {"type": "string"}}},
-        "GatewayError": GATEWAY_ERROR_SCHEMA,
     },
 )
