@@ -110,9 +110,10 @@ def _raw_exchange(url: str, payload: bytes, timeout: float = 10.0) -> bytes:
         sock.sendall(payload)
         received = b""
         try:
-            while chunk := sock.recv(65536):
+            for _ in range(256):  # bounded: the answers are a few KiB; the socket timeout ends a silence
+                chunk = sock.recv(65536)
                 received += chunk
-                if received.count(b"HTTP/1.1 ") >= 2 and received.rstrip().endswith(b"}"):
+                if not chunk or (received.count(b"HTTP/1.1 ") >= 2 and received.rstrip().endswith(b"}")):
                     break
         except TimeoutError:
             pass
