@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint package clean
+.PHONY: run test lint fuzz package clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,15 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+
+# Fuzz /openapi.json's operations (valid and invalid data, every check) against a running
+# tasklane: start it with `TASKLANE_RATE_TIER1=0 TASKLANE_RATE_TIER2=0 TASKLANE_MAX_HOLD_SECONDS=3
+# make run`, then `make fuzz TOKEN=<the printed token>` (URL defaults to http://127.0.0.1:8000).
+URL ?= http://127.0.0.1:8000
+fuzz: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[fuzz]'
+	$(BIN)/schemathesis run $(URL)/openapi.json -H "Authorization: Bearer $(TOKEN)" --checks all \
+	  --max-examples 40 --workers 2 --request-timeout 20 --generation-database none
 
 # Build the Lambda package and its deployable template (see README, "Deploy"). app.py names the
 # worker's queue after TASKLANE_STAGE when Chalice imports it, so the stage is passed on; the

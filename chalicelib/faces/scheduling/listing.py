@@ -62,7 +62,7 @@ def parse_list_query(
 ) -> ListQuery:
     """Read `filter`, `sort`, `limit` and `page`; a bad value is a `ValidationError` naming it."""
     query = call.params
-    text = query.filter
+    text = getattr(query, "filter", None)  # run lists take none
     parsed = parse_filter(text, filter_fields) if filter_fields is not None and text else None
     sort = query.sort or default_sort
     allowed = {f"{sign}{name}" for name in sort_fields for sign in "+-"}

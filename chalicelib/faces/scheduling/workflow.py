@@ -48,6 +48,7 @@ from chalicelib.faces.scheduling.schedule_form import Schedule, parse_start
 #: Names take no control characters (NUL, CR, LF, ...), which would break the log lines,
 #: headers and client lists they are shown in.
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+CONTROL_CHARACTERS = _CONTROL_CHARACTERS
 
 #: The source each event type comes from (the page pairs them in its enums and examples).
 _SOURCE_OF = {
