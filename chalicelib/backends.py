@@ -44,6 +44,7 @@ def _dynamodb(current: settings.Settings) -> Backend:
     from chalicelib.store.slots import DynamoSlotStore
     from chalicelib.store.subscriptions import DynamoSubscriptionStore
     from chalicelib.store.tasks import DynamoTaskStore
+    from chalicelib.store.triage import DynamoTriageStore
     from chalicelib.store.triggers import DynamoTriggerStore
 
     bind(current)
@@ -53,7 +54,7 @@ def _dynamodb(current: settings.Settings) -> Backend:
         runs=DynamoRunStore(), events=DynamoEventLog(), queue=SqsRunsQueue(),
         logs=S3LogChunkStore.from_settings(current), held_slots=DynamoHeldSlotStore(),
         rate_limits=DynamoRateCounter(), heartbeats=DynamoHeartbeats(), objects=S3ObjectReader(),
-        pull=DynamoPullRunStore(),
+        pull=DynamoPullRunStore(), triage=DynamoTriageStore(),
     )
 
 

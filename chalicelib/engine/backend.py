@@ -28,6 +28,7 @@ from chalicelib.engine.ports import (
     SlotStore,
     SubscriptionStore,
     TaskStore,
+    TriageStore,
     TriggerStore,
 )
 
@@ -51,6 +52,7 @@ class Backend:
     heartbeats: Heartbeats
     objects: ObjectReader
     pull: PullRunStore
+    triage: TriageStore
 
 
 _installed: Backend | None = None

@@ -20,6 +20,7 @@ from chalicelib.store.memory.records import (
 )
 from chalicelib.store.memory.runs import MemoryRunStore
 from chalicelib.store.memory.state import MemoryState
+from chalicelib.store.memory.triage import MemoryTriageStore
 from chalicelib.store.memory.tasks import (
     MemoryFailureCounter,
     MemoryNameClaims,
@@ -41,5 +42,5 @@ def memory_backend(state: MemoryState | None = None) -> Backend:
         names=MemoryNameClaims(state), runs=MemoryRunStore(state), events=MemoryEventLog(state),
         queue=MemoryRunsQueue(), logs=MemoryLogChunkStore(), held_slots=MemoryHeldSlotStore(state),
         rate_limits=MemoryRateCounter(state), heartbeats=MemoryHeartbeats(state), objects=MemoryObjects(state),
-        pull=MemoryPullRunStore(state),
+        pull=MemoryPullRunStore(state), triage=MemoryTriageStore(state),
     )
