@@ -20,7 +20,6 @@ from chalicelib.store.memory.records import (
 )
 from chalicelib.store.memory.runs import MemoryRunStore
 from chalicelib.store.memory.state import MemoryState
-from chalicelib.store.memory.triage import MemoryTriageStore
 from chalicelib.store.memory.tasks import (
     MemoryFailureCounter,
     MemoryNameClaims,
@@ -29,6 +28,7 @@ from chalicelib.store.memory.tasks import (
     MemoryTaskStore,
     MemoryTriggerStore,
 )
+from chalicelib.store.memory.triage import MemoryTriageStore
 
 __all__ = ["MemoryLogChunkStore", "MemoryRunsQueue", "MemoryState", "QueuedRun", "memory_backend"]
 
