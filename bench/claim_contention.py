@@ -1,0 +1,219 @@
+"""Claim contention: 16 agents (threads, one session and token each) claim, heartbeat once and
+complete queued runs over real HTTP against `tasklane local`, until the queue is empty. Prints
+claims/s, p50/p99 claim latency, double claims and runs lost or left claimed (both must be 0),
+and, on the same embedded moto server in the same run, the raw rate of conditional UpdateItem
+calls by as many threads (the ceiling a claim is compared with: the goal is >= 50% of it). Last,
+it counts the DynamoDB requests one claim-next costs, by wrapping botocore in process.
+
+    .venv/bin/python bench/claim_contention.py [--runs 2000] [--agents 16]
+"""
+
+from __future__ import annotations
+
+import argparse
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+
+import requests
+from _common import bind_backend, percentile, start_local_runtime
+
+TENANT = "bench"
+
+
+def mint(secret: str, session: str) -> str:
+    from chalicelib.identity import mint_token
+
+    return mint_token(secret, tenant=TENANT, user=session, actor_kind="agent_session", session=session)
+
+
+def queue_runs(url: str, token: str, count: int, threads: int) -> list[str]:
+    """Create `count` published tasks with one queued run each over HTTP; their run ids."""
+    local = threading.local()
+
+    def one(n: int) -> str:
+        if not hasattr(local, "http"):
+            local.http = requests.Session()
+            local.http.headers["Authorization"] = f"Bearer {token}"
+        task = local.http.post(f"{url}/api/tasks", json={"title": f"bench {n}", "scope": "global"}, timeout=60)
+        task.raise_for_status()
+        task_id = task.json()["task"]["id"]
+        run = local.http.post(f"{url}/api/tasks/{task_id}/runs", json={}, timeout=60)
+        run.raise_for_status()
+        return run.json()["run"]["id"]
+
+    with ThreadPoolExecutor(threads) as pool:
+        return list(pool.map(one, range(count)))
+
+
+def agents_work(url: str, secret: str, agents: int) -> tuple[list[float], list[str], float]:
+    """Every agent claims, heartbeats once and completes until claim-next answers 204; the
+    claim latencies, the run ids claimed (one entry per claim) and the wall time."""
+    latencies: list[float] = []
+    claimed: list[str] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(agents)
+    errors: list[str] = []
+
+    def agent(n: int) -> None:
+        http = requests.Session()
+        http.headers["Authorization"] = f"Bearer {mint(secret, f'agent-{n:02d}')}"
+        barrier.wait()
+        while True:
+            started = time.perf_counter()
+            answer = http.post(f"{url}/api/agent/tasks/claim-next", json={}, timeout=60)
+            took = time.perf_counter() - started
+            if answer.status_code == 204:
+                return
+            if answer.status_code != 200:
+                errors.append(f"claim-next {answer.status_code}: {answer.text[:200]}")
+                return
+            run_id = answer.json()["claim"]["run"]["id"]
+            with lock:
+                latencies.append(took)
+                claimed.append(run_id)
+            for step, body in (("heartbeat", {}), ("complete", {"result": {"ok": True}})):
+                done = http.post(f"{url}/api/agent/tasks/{run_id}/{step}", json=body, timeout=60)
+                if done.status_code != 200:
+                    errors.append(f"{step} {done.status_code}: {done.text[:200]}")
+                    return
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=agent, args=(n,)) for n in range(agents)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    if errors:
+        raise RuntimeError(f"{len(errors)} agent errors, first: {errors[0]}")
+    return latencies, claimed, elapsed
+
+
+def raw_conditional_updates(endpoint: str, count: int, threads: int) -> float:
+    """Conditional UpdateItem calls per second by `threads` boto3 threads on the same server:
+    each flips one item `queued -> claimed` under `status = queued`, as a claim's core write."""
+    import boto3
+    from botocore.config import Config
+
+    from chalicelib import settings
+
+    table = settings.current().tasks_table
+    config = Config(max_pool_connections=threads * 2, retries={"max_attempts": 0})
+    client = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1", config=config)
+    keys = [{"pk": {"S": "bench-raw"}, "sk": {"S": f"raw#{n:06d}"}} for n in range(count)]
+    for offset in range(0, count, 25):
+        client.batch_write_item(RequestItems={table: [
+            {"PutRequest": {"Item": {**key, "status": {"S": "queued"}}}} for key in keys[offset:offset + 25]]})
+    pending = iter(keys)
+    lock = threading.Lock()
+    barrier = threading.Barrier(threads)
+
+    def worker() -> None:
+        barrier.wait()
+        while True:
+            with lock:
+                key = next(pending, None)
+            if key is None:
+                return
+            client.update_item(TableName=table, Key=key, UpdateExpression="SET #s = :c",
+                               ConditionExpression="#s = :q", ExpressionAttributeNames={"#s": "status"},
+                               ExpressionAttributeValues={":c": {"S": "claimed"}, ":q": {"S": "queued"}})
+
+    started = time.perf_counter()
+    pool = [threading.Thread(target=worker) for _ in range(threads)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    return count / (time.perf_counter() - started)
+
+
+def requests_per_claim(secret: str, samples: int = 20) -> Counter[str]:
+    """DynamoDB requests (by operation) of one claim-next through the app in process, on the
+    bound backend, averaged over `samples` claims from a fresh queue."""
+    import botocore.client
+    from chalice.test import Client
+
+    import app as app_module
+
+    counted: Counter[str] = Counter()
+    original = botocore.client.BaseClient._make_api_call
+    counting = threading.local()
+
+    def wrapped(self, operation, params):  # type: ignore[no-untyped-def]
+        if getattr(counting, "on", False):
+            counted[operation] += 1
+        return original(self, operation, params)
+
+    with Client(app_module.app) as client:
+        admin = {"Authorization": f"Bearer {mint(secret, 'counter-setup')}", "Content-Type": "application/json"}
+        for n in range(samples):
+            task = client.http.post("/api/tasks", headers=admin, body=f'{{"title": "count {n}", "scope": "global"}}')
+            task_id = __import__("json").loads(task.body)["task"]["id"]
+            client.http.post(f"/api/tasks/{task_id}/runs", headers=admin, body="{}")
+        botocore.client.BaseClient._make_api_call = wrapped  # type: ignore[method-assign]
+        try:
+            for n in range(samples):
+                headers = {"Authorization": f"Bearer {mint(secret, f'counter-{n}')}",
+                           "Content-Type": "application/json"}
+                counting.on = True
+                answer = client.http.post("/api/agent/tasks/claim-next", headers=headers, body="{}")
+                counting.on = False
+                assert answer.status_code == 200, answer.body
+        finally:
+            botocore.client.BaseClient._make_api_call = original  # type: ignore[method-assign]
+    return Counter({operation: round(count / samples, 2) for operation, count in counted.items()})
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=2000)
+    parser.add_argument("--agents", type=int, default=16)
+    args = parser.parse_args()
+    import os
+
+    secret = os.environ["TASKLANE_JWT_SECRET"]
+    process, url, backend, _ = start_local_runtime()
+    try:
+        bind_backend("local", backend)
+        setup = mint(secret, "bench-setup")
+        started = time.perf_counter()
+        queued = queue_runs(url, setup, args.runs, args.agents)
+        print(f"queued {len(queued)} runs over HTTP in {time.perf_counter() - started:.1f} s")
+        latencies, claimed, elapsed = agents_work(url, secret, args.agents)
+        raw = raw_conditional_updates(backend, args.runs, args.agents)
+
+        from chalicelib.engine import backend as engine_backend
+        from chalicelib.engine import pull
+
+        claims = Counter(claimed)
+        doubles = sum(count - 1 for count in claims.values() if count > 1)
+        status = Counter()
+        store = engine_backend.current()
+        for run_id in queued:
+            status[pull.run_status(store.runs.find_run(TENANT, run_id))] += 1
+        lost = len(set(queued) - set(claims))
+        rate = len(claimed) / elapsed
+        print(f"agents: {args.agents}, runs claimed and completed: {len(claimed)} in {elapsed:.1f} s")
+        print(f"claim-next: {rate:.1f} claims/s (claim + heartbeat + complete per run); "
+              f"latency p50 {percentile(latencies, 50) * 1000:.1f} ms, p99 {percentile(latencies, 99) * 1000:.1f} ms")
+        print(f"double claims: {doubles}; runs never claimed: {lost}; run statuses after: {dict(status)}")
+        # The agents also spend time in heartbeat and complete: the claim-next call rate is what
+        # 16 agents would sustain doing only claims at the latency they saw.
+        claim_rate = len(latencies) / (sum(latencies) / args.agents)
+        print(f"claim-next calls alone: {claim_rate:.1f} claims/s (claims / time the agents spent in claim-next)")
+        print(f"raw conditional UpdateItem, {args.agents} threads, same moto server: {raw:.1f} calls/s")
+        print(f"claim-next / raw: {claim_rate / raw * 100:.0f}% (calls alone), {rate / raw * 100:.0f}% "
+              f"(whole claim-heartbeat-complete cycle); goal >= 50%")
+        per_claim = requests_per_claim(secret)
+        print(f"DynamoDB requests per claim-next (in process, same backend): {sum(per_claim.values()):g} "
+              f"{dict(per_claim)}")
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()
