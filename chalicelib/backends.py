@@ -29,6 +29,7 @@ def deployed() -> Backend:
 
 
 def _dynamodb(current: settings.Settings) -> Backend:
+    from chalicelib.store.agent_tasks import DynamoAgentTaskStore
     from chalicelib.store.events import DynamoEventLog
     from chalicelib.store.failures import DynamoFailureCounter
     from chalicelib.store.heartbeats import DynamoHeartbeats
@@ -54,7 +55,7 @@ def _dynamodb(current: settings.Settings) -> Backend:
         runs=DynamoRunStore(), events=DynamoEventLog(), queue=SqsRunsQueue(),
         logs=S3LogChunkStore.from_settings(current), held_slots=DynamoHeldSlotStore(),
         rate_limits=DynamoRateCounter(), heartbeats=DynamoHeartbeats(), objects=S3ObjectReader(),
-        pull=DynamoPullRunStore(), triage=DynamoTriageStore(),
+        pull=DynamoPullRunStore(), agent_tasks=DynamoAgentTaskStore(), triage=DynamoTriageStore(),
     )
 
 

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from chalicelib.engine.ports import (
+    AgentTaskStore,
     EventLog,
     FailureCounter,
     Heartbeats,
@@ -52,6 +53,7 @@ class Backend:
     heartbeats: Heartbeats
     objects: ObjectReader
     pull: PullRunStore
+    agent_tasks: AgentTaskStore
     triage: TriageStore
 
 

@@ -267,6 +267,16 @@ class Run:
     claim_token_hash: str | None = None
     #: Pull-mode runs: queued but out of the `queued` index (its task is blocked), so no claim sees it.
     parked: bool = False
+    #: Pull-mode runs: when the current claim was taken (cleared when the run is requeued).
+    claimed_at: datetime | None = None
+    #: Pull-mode runs: when the holder last extended the lease (the claim counts as the first).
+    heartbeat_at: datetime | None = None
+    #: Pull-mode runs: the idempotency key of the last keyed claim or start.
+    idempotency_key: str | None = None
+    #: Pull-mode runs: the agent session attached to the run (by `attach_session`).
+    attached_session: str | None = None
+    #: Pull-mode runs: what the holder reported when it completed the run (any JSON value).
+    result: Any = None
 
     @property
     def is_terminal(self) -> bool:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from chalicelib.engine.agent_model import AgentTask
 from chalicelib.engine.log_values import ChunkRef, LogHead, LogLine
 from chalicelib.engine.model import DisabledReason, EndReason, Run, RunStatus, Subscription, Task, TaskSpec
 
@@ -360,9 +361,10 @@ class PullRunStore(Protocol):
         ...
 
     def claim_run(self, tenant: str, task_id: str, run_id: str, *, session: str, token_hash: str, now: datetime,
-                  lease_until: datetime, lease_shard: str) -> Run | None:
-        """QUEUED -> CLAIMED for `session` and record the session's lease, both or neither: None
-        when the run is no longer queued; `Conflict` when the session already holds a lease."""
+                  lease_until: datetime, lease_shard: str, idempotency_key: str | None = None) -> Run | None:
+        """QUEUED -> CLAIMED for `session` (stamping `claimed_at` and `heartbeat_at` = `now`, and
+        the claim's `idempotency_key`) and record the session's lease, both or neither: None when
+        the run is no longer queued; `Conflict` when the session already holds a lease."""
         ...
 
     def session_lease(self, tenant: str, session: str) -> tuple[str, str] | None:
@@ -375,15 +377,16 @@ class PullRunStore(Protocol):
 
     def touch_run(self, tenant: str, task_id: str, run_id: str, *, session: str, token_hash: str | None,
                   now: datetime, expected: frozenset[RunStatus], status: RunStatus | None = None,
-                  lease_until: datetime | None = None) -> Run | None:
-        """For the holder of a run in `expected`: move it to `status` and/or extend its lease."""
+                  lease_until: datetime | None = None, idempotency_key: str | None = None) -> Run | None:
+        """For the holder of a run in `expected`: move it to `status` and/or extend its lease
+        (stamping `heartbeat_at`), recording `idempotency_key` when given."""
         ...
 
     def end_held_run(self, tenant: str, task_id: str, run_id: str, *, session: str | None,
                      token_hash: str | None, now: datetime, reason: EndReason, detail: str | None = None,
-                     expires_at: int | None = None) -> Run | None:
+                     expires_at: int | None = None, result: Any = None) -> Run | None:
         """End a held run (for its holder, or for anyone when `session` is None) and free its
-        session's lease, both or neither."""
+        session's lease, both or neither; `result` (any JSON value but null) is kept with it."""
         ...
 
     def requeue_run(self, tenant: str, task_id: str, run_id: str, *, session: str | None, token_hash: str | None,
@@ -392,9 +395,55 @@ class PullRunStore(Protocol):
         lease: for its holder (`session`), or, with `expired_only`, for anyone once the lease ran out."""
         ...
 
+    def attach_session(self, tenant: str, task_id: str, run_id: str, *, session_id: str) -> Run | None:
+        """Record the agent session working an open (queued or held) run; None when it has ended."""
+        ...
+
     def expired_pull_leases(self, now: datetime, *, shards: tuple[str, ...],
                             limit: int | None = None) -> Iterator[tuple[str, str, str]]:
         """(tenant, task id, run id) of held pull-mode runs whose lease ran out before `now`."""
+        ...
+
+
+class AgentTaskStore(Protocol):
+    """Agent tasks of a tenant, with the edges read backwards: a parent's children and a
+    task's dependents. Every key starts with the tenant; a task is saved under its revision."""
+
+    def create_task(self, task: AgentTask) -> None:
+        """Store a new task (and, with `parent_task_id`, the parent's child edge), both or
+        neither; `Conflict` when the id exists or the parent is gone."""
+        ...
+
+    def get_task(self, tenant: str, task_id: str) -> AgentTask:
+        """The task, or `NotFound` (also for another tenant's id)."""
+        ...
+
+    def save_task(self, task: AgentTask, *, expected_revision: int, dependency_added: str | None = None,
+                  dependency_removed: str | None = None) -> AgentTask:
+        """Replace the task if it is still at `expected_revision` (it is saved at the next one),
+        adding or removing the dependent edge from the named blocker in the same write;
+        `Conflict` when another write won, `NotFound` when it is gone."""
+        ...
+
+    def delete_task(self, tenant: str, task_id: str) -> None:
+        """Delete the task with its own edges (child edge, dependency edges); `NotFound` if gone."""
+        ...
+
+    def list_tasks(self, tenant: str, *, after: str | None, limit: int) -> tuple[list[AgentTask], str | None]:
+        """Up to `limit` tasks in id (creation) order after task id `after`, and the id to
+        continue after (None when the list ended). A query of the tenant's partition."""
+        ...
+
+    def children(self, tenant: str, parent_id: str) -> list[str]:
+        """Ids of the tasks whose parent is `parent_id`, in id order."""
+        ...
+
+    def dependents(self, tenant: str, task_id: str) -> list[str]:
+        """Ids of the tasks that depend on `task_id`, in id order."""
+        ...
+
+    def next_number(self, tenant: str) -> int:
+        """The tenant's next task number (atomic: 1, 2, ...), for identifiers."""
         ...
 
 
@@ -411,4 +460,3 @@ class TriageStore(Protocol):
     def triage_of_actor(self, tenant: str, actor_kind: str, actor_ref: str) -> Iterator[Triage]:
         """Every triage record of one actor of the tenant."""
         ...
-

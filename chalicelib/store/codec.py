@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, fields
 from enum import Enum
 from typing import Any
@@ -154,6 +155,11 @@ def run_from_item(item: RunItem) -> Run:
         queue_rank=item.queue_rank,
         claim_token_hash=item.claim_token_hash,
         parked=item.status == RunStatus.QUEUED.value and item.queue_partition is None,
+        claimed_at=_dt(item.claimed_at),
+        heartbeat_at=_dt(item.heartbeat_at),
+        idempotency_key=item.idempotency_key,
+        attached_session=item.attached_session,
+        result=json.loads(item.result) if item.result is not None else None,
     )
 
 

@@ -204,6 +204,12 @@ class RunItem(Model):
     queue_home = UnicodeAttribute(null=True)
     #: `sha256:<hex>` of the claim token of a pull-mode run's lease.
     claim_token_hash = UnicodeAttribute(null=True)
+    claimed_at = UnicodeAttribute(null=True)
+    heartbeat_at = UnicodeAttribute(null=True)
+    idempotency_key = UnicodeAttribute(null=True)
+    attached_session = UnicodeAttribute(null=True)
+    #: A completed pull-mode run's result, as JSON text (any JSON value, null included).
+    result = UnicodeAttribute(null=True)
     expires_at = NumberAttribute(null=True)
 
     by_id = RunByIdIndex()

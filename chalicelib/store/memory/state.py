@@ -70,6 +70,10 @@ class MemoryState:
     rates: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)
     #: (tenant, agent session) -> (task id, run id) of the pull-mode run it holds.
     session_leases: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
+    #: (tenant, task id) -> (revision, stored data) of agent tasks.
+    agent_tasks: dict[tuple[str, str], tuple[int, dict]] = field(default_factory=dict)
+    #: tenant -> last agent task number handed out.
+    agent_numbers: dict[str, int] = field(default_factory=dict)
     #: (tenant, actor kind, actor ref, task id) -> the actor's triage of the task (agent inbox).
     triage: dict[tuple[str, str, str, str], Triage] = field(default_factory=dict)
     #: role -> (at, count, data).
