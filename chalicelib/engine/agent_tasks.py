@@ -93,9 +93,9 @@ class TaskDetail:
     events: list[Event]
 
 
-def new_task_id(now: datetime) -> str:
-    """A fresh time-ordered task id."""
-    return f"tsk_{int(now.timestamp() * 1000):013d}{os.urandom(5).hex()}"
+def new_task_id(now: datetime, number: int) -> str:
+    """A fresh task id, ordered by creation: the time, then the tenant's task number."""
+    return f"tsk_{int(now.timestamp() * 1000):013d}{number:08d}{os.urandom(2).hex()}"
 
 
 def _refuse(field: str, message: str, value: Any = None) -> ValidationError:
@@ -151,9 +151,9 @@ def create(tenant: str, *, actor: Actor, now: datetime, title: str, description:
         if len(backend.current().agent_tasks.children(tenant, parent_task_id)) >= MAX_CHILDREN:
             raise _refuse(parent_location, f"has {MAX_CHILDREN} children already", parent_task_id)
     policy = ApprovalPolicy(approval_policy)
+    number = backend.current().agent_tasks.next_number(tenant)
     task = AgentTask(
-        tenant=tenant, task_id=new_task_id(now),
-        identifier=f"T-{backend.current().agent_tasks.next_number(tenant)}", title=title.strip(),
+        tenant=tenant, task_id=new_task_id(now, number), identifier=f"T-{number}", title=title.strip(),
         description=description, scope=scope, workspace_id=workspace_id, network_channel=network_channel,
         priority=priority, approval_policy=policy,
         approval_state=ApprovalState.PENDING if policy is ApprovalPolicy.MANUAL else ApprovalState.NOT_REQUIRED,
@@ -435,3 +435,18 @@ def _refresh_one(task: AgentTask, *, now: datetime, actor: Actor) -> AgentTask:
         task = _set_status(task, status, now=now, actor=actor)
     _park(task, runs)
     return task
+
+
+def runs_of(tenant: str, task_id: str) -> list[Run]:
+    """The task's runs, newest first."""
+    return list(backend.current().runs.list_runs(tenant, task_id, newest_first=True))
+
+
+def child_count(tenant: str, task_id: str) -> int:
+    """How many direct children the task has."""
+    return len(backend.current().agent_tasks.children(tenant, task_id))
+
+
+def dependents(tenant: str, task_id: str) -> list[str]:
+    """Ids of the tasks that wait for this one."""
+    return backend.current().agent_tasks.dependents(tenant, task_id)

@@ -113,7 +113,7 @@ def enqueue(tenant: str, task_id: str, *, now: datetime, priority: str = DEFAULT
         raise Conflict(f"task {task_id} has an open run")
     if len(runs) >= max_attempts:
         raise Conflict(f"task {task_id} has used its {max_attempts} attempts")
-    run_id = fresh_run_id(now)
+    run_id = _next_run_id(now, runs)
     run = Run(tenant=tenant, task_id=task_id, run_id=run_id, status=RunStatus.QUEUED, triggered_by=TriggeredBy.API,
               created_at=now, source="agent", retry_attempt=len(runs), extra=extra or {},
               queue_partition=queue_partition(tenant, channel, _shard(run_id, QUEUE_SHARDS)),
@@ -121,6 +121,15 @@ def enqueue(tenant: str, task_id: str, *, now: datetime, priority: str = DEFAULT
     if not backend.current().runs.create_run(run):
         raise Conflict(f"run {run_id} exists")
     return backend.current().runs.get_run(tenant, task_id, run_id)
+
+
+def _next_run_id(now: datetime, runs: list[Run]) -> str:
+    """A run id after every earlier run's of the task, even within one millisecond or when this
+    host's clock is behind (the latest run is the one with the greatest id)."""
+    fresh = fresh_run_id(now)
+    latest = max((run.run_id for run in runs), default="")
+    millis = max(int(fresh[:13]), int(latest[:13]) if latest[:13].isdigit() else 0)
+    return f"{millis:013d}-{len(runs) + 1:02d}{fresh[16:]}"
 
 
 def set_claimable(tenant: str, task_id: str, run_id: str, *, claimable: bool) -> Run | None:
