@@ -18,6 +18,7 @@ from chalicelib.engine.agent_observe import (
 )
 from chalicelib.engine.ports import Triage
 from chalicelib.engine.pull_status import TaskStatus
+from chalicelib.faces.agent.face import USER_SESSION
 from chalicelib.timefmt import to_api
 
 
@@ -44,13 +45,18 @@ def _latency(latency: Latency) -> dict[str, int]:
     return {"average_ms": ms(latency.average), "maximum_ms": ms(latency.maximum), "samples": latency.samples}
 
 
+def _session(key: str | None) -> str | None:
+    """A lease key as `session_id`: a user's own key (`user:<sub>`) is no agent session."""
+    return None if key is None or key.startswith(USER_SESSION) else key
+
+
 def _active(item: ActiveRun) -> dict[str, Any]:
     run, task = item.run, item.task
     return {"age_ms": ms(item.age), "attempt": run.attempt, "error": run.error, "health_status": item.health.value,
             "last_activity_at": to_api(item.last_activity_at),
             "max_attempts": task.max_attempts if task else None, "network_channel": run.network_channel,
             "run_id": run.run_id, "run_status": run.status, "scope": task.scope if task else None,
-            "session_id": run.session_id, "stuck": item.stuck, "task_id": run.task_id,
+            "session_id": _session(run.session_id), "stuck": item.stuck, "task_id": run.task_id,
             "task_identifier": task.identifier if task else None,
             "task_owner": {"kind": task.owner_kind, "ref": task.owner_ref} if task else None,
             "task_priority": task.priority if task else None,
