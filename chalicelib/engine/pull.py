@@ -96,7 +96,7 @@ def lease_length(seconds: float | None) -> timedelta:
 
 def enqueue(tenant: str, task_id: str, *, now: datetime, priority: str = DEFAULT_PRIORITY,
             channel: str | None = None, max_attempts: int = 3, status: TaskStatus | None = None,
-            extra: dict | None = None) -> Run:
+            extra: dict[str, Any] | None = None) -> Run:
     """Queue a new run of the task (attempt = previous + 1). Refused (`Conflict`) for a draft or
     canceled task, while the task has an open run, and past `max_attempts`. A blocked task's run
     is queued parked: no claim sees it until `set_claimable` (when the task turns ready)."""
@@ -357,5 +357,5 @@ _ENDED_AS = {EndReason.SUCCESS: "completed", EndReason.STOPPED: "canceled"}
 def run_status(run: Run) -> str:
     """`queued | claimed | starting | running | completed | failed | canceled`."""
     if run.status is RunStatus.ENDED:
-        return _ENDED_AS.get(run.end_reason, "failed")
+        return _ENDED_AS.get(run.end_reason, "failed") if run.end_reason is not None else "failed"
     return run.status.value

@@ -14,7 +14,7 @@ from chalicelib.engine.pull import attempt_of, run_status
 from chalicelib.engine.pull_status import HELD
 from chalicelib.errors import NotFound
 from chalicelib.faces.agent.face import USER_SESSION, holder
-from chalicelib.timefmt import to_api
+from chalicelib.timefmt import from_iso, to_api
 
 
 def _at(value: datetime | None) -> str | None:
@@ -127,9 +127,15 @@ def event(value: Event, task_id: str) -> dict[str, Any]:
             "run_id": (data.get("run") or {}).get("id"), "task_id": task_id, "timestamp": _at(value.at)}
 
 
+def _api_time(text: str | None) -> str | None:
+    return to_api(from_iso(text)) if text else None
+
+
 def _snapshot_run(snapshot: dict[str, Any] | None, max_attempts: int) -> dict[str, Any] | None:
     if not snapshot:
         return None
+    snapshot = {**snapshot, **{key: _api_time(snapshot.get(key)) for key in (
+        "claimed_at", "ended_at", "heartbeat_at", "lease_until", "queued_at", "started_at")}}
     session_key = snapshot.get("session")
     held = snapshot.get("status") in ("claimed", "starting", "running")
     return {"attempt": snapshot.get("attempt"), "claim_token_hash": snapshot.get("claim_token_hash"),

@@ -128,11 +128,13 @@ class MemoryPullRunStore:
     def expired_pull_leases(self, now: datetime, *, shards: tuple[str, ...],
                             limit: int | None = None) -> Iterator[tuple[str, str, str]]:
         with self._state.lock:
-            found = []
+            found: list[tuple[str, str, str]] = []
             for shard in shards:
-                held = sorted((self._state.runs[key].run.lease_until, key) for key, s in self._lease_shards.items()
-                              if s == shard and key in self._state.runs
-                              and self._state.runs[key].run.lease_until is not None
-                              and self._state.runs[key].run.lease_until <= now)
-                found.extend(key for _, key in held[:limit])
+                held = []
+                for key, at in self._lease_shards.items():
+                    row = self._state.runs.get(key)
+                    until = row.run.lease_until if row is not None else None
+                    if at == shard and until is not None and until <= now:
+                        held.append((until, key))
+                found.extend(key for _, key in sorted(held)[:limit])
         return iter(found)
