@@ -192,7 +192,7 @@ def claim_next(tenant: str, session: str, *, actor: Actor, now: datetime, lease_
         return None
     task = _task_of(claim.run)
     agent_timeline.record(task, "run.claimed", actor=actor, now=now, run=claim.run)
-    task = agent_tasks.refresh(tenant, claim.run.task_id, now=now, actor=actor)
+    task = agent_tasks.refresh(tenant, claim.run.task_id, now=now, actor=actor, read=task)
     return AgentClaim(claim=claim, task=task)
 
 
@@ -244,24 +244,27 @@ def heartbeat(tenant: str, session: str, run_id: str, *, actor: Actor, now: date
 def complete(tenant: str, session: str, run_id: str, *, actor: Actor, now: datetime, result: Any = None) -> Run:
     """The holder's run completed: the task completes and its dependents may turn ready."""
     run = pull.complete(tenant, session, run_id, now=now, result=result)
-    agent_timeline.record(_task_of(run), "run.completed", actor=actor, now=now, run=run)
-    agent_tasks.refresh(tenant, run.task_id, now=now, actor=actor)
+    task = _task_of(run)
+    agent_timeline.record(task, "run.completed", actor=actor, now=now, run=run)
+    agent_tasks.refresh(tenant, run.task_id, now=now, actor=actor, read=task)
     return run
 
 
 def fail(tenant: str, session: str, run_id: str, *, actor: Actor, now: datetime, error: str | None = None) -> Run:
     """The holder's run failed: the task is runnable again while attempts remain, else failed."""
     run = pull.fail(tenant, session, run_id, now=now, detail=error)
-    agent_timeline.record(_task_of(run), "run.failed", actor=actor, now=now, run=run, payload={"error": error})
-    agent_tasks.refresh(tenant, run.task_id, now=now, actor=actor)
+    task = _task_of(run)
+    agent_timeline.record(task, "run.failed", actor=actor, now=now, run=run, payload={"error": error})
+    agent_tasks.refresh(tenant, run.task_id, now=now, actor=actor, read=task)
     return run
 
 
 def release(tenant: str, session: str, run_id: str, *, actor: Actor, now: datetime, reason: str | None = None) -> Run:
     """The holder gives the run back to the queue."""
     run = pull.release(tenant, session, run_id, now=now)
-    agent_timeline.record(_task_of(run), "run.released", actor=actor, now=now, run=run, payload={"reason": reason})
-    agent_tasks.refresh(tenant, run.task_id, now=now, actor=actor)
+    task = _task_of(run)
+    agent_timeline.record(task, "run.released", actor=actor, now=now, run=run, payload={"reason": reason})
+    agent_tasks.refresh(tenant, run.task_id, now=now, actor=actor, read=task)
     return run
 
 

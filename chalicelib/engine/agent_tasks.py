@@ -232,11 +232,13 @@ def subtree(tenant: str, task_id: str) -> list[tuple[AgentTask, int]]:
 
 
 def save(tenant: str, task_id: str, change: Callable[[AgentTask], AgentTask], *,
-         dependency_added: str | None = None, dependency_removed: str | None = None) -> AgentTask:
-    """Apply `change` to the stored task and save it, reading again when another write won."""
+         dependency_added: str | None = None, dependency_removed: str | None = None,
+         read: AgentTask | None = None) -> AgentTask:
+    """Apply `change` to the stored task (`read`, when the caller just read it) and save it,
+    reading again when another write won."""
     store = backend.current().agent_tasks
-    for _ in range(_SAVE_TRIES):
-        current = store.get_task(tenant, task_id)
+    for attempt in range(_SAVE_TRIES):
+        current = read if read is not None and attempt == 0 else store.get_task(tenant, task_id)
         try:
             return store.save_task(change(current), expected_revision=current.revision,
                                    dependency_added=dependency_added, dependency_removed=dependency_removed)
@@ -276,7 +278,8 @@ def update(tenant: str, task_id: str, *, actor: Actor, now: datetime, fields: di
 
 
 def delete(tenant: str, task_id: str, *, actor: Actor, now: datetime) -> None:
-    """Delete a task that has no children and no dependents, ending its open runs first."""
+    """Delete a task that has no children and no dependents, with its runs (open ones are
+    ended first, freeing their sessions). Its events expire with the log's retention."""
     get(tenant, task_id)
     store = backend.current().agent_tasks
     if store.children(tenant, task_id):
@@ -284,9 +287,14 @@ def delete(tenant: str, task_id: str, *, actor: Actor, now: datetime) -> None:
     dependents = store.dependents(tenant, task_id)
     if dependents:
         raise Conflict(f"tasks depend on {task_id}: {', '.join(dependents[:5])}; remove those dependencies first")
-    for run in backend.current().runs.list_runs(tenant, task_id):
+    runs = backend.current().runs
+    for run in list(runs.list_runs(tenant, task_id)):
         if not run.is_terminal:
             pull.cancel(tenant, task_id, run.run_id, now=now, detail=f"task deleted by {actor.ref}")
+        try:
+            runs.delete_run(tenant, task_id, run.run_id)
+        except NotFound:
+            continue
     store.delete_task(tenant, task_id)
 
 
@@ -389,7 +397,7 @@ def _set_status(task: AgentTask, status: TaskStatus, *, now: datetime, actor: Ac
         return current.changed(status=status, updated_at=now, last_activity_at=now,
                                closed_at=now if status in SETTLED else None)
 
-    task = save(task.tenant, task.task_id, apply)
+    task = save(task.tenant, task.task_id, apply, read=task)
     agent_timeline.record(task, "task.status_changed", actor=actor, now=now,
                           payload={"from": before.value, "to": status.value})
     return task
@@ -405,10 +413,15 @@ def _park(task: AgentTask, runs: list[Run]) -> None:
                 pull.set_claimable(task.tenant, task.task_id, run.run_id, claimable=True)
 
 
-def refresh(tenant: str, task_id: str, *, now: datetime, actor: Actor = SYSTEM) -> AgentTask:
+def refresh(tenant: str, task_id: str, *, now: datetime, actor: Actor = SYSTEM,
+            read: AgentTask | None = None) -> AgentTask:
     """Derive the task's status again and save it if it moved, then carry the change to its
-    dependents (and theirs), re-deriving each; settled tasks stay as they are. The task as stored."""
-    task = _refresh_one(get(tenant, task_id), now=now, actor=actor)
+    dependents (and theirs, while theirs move too), re-deriving each; settled tasks stay as they
+    are. `read`: the task as the caller just read it (saves a read). The task as stored."""
+    current = read if read is not None else get(tenant, task_id)
+    task = _refresh_one(current, now=now, actor=actor)
+    if task.status is current.status:
+        return task  # dependents derive from this task's status alone: nothing to carry on
     todo = deque(backend.current().agent_tasks.dependents(tenant, task_id))
     seen: set[str] = set()
     while todo:

@@ -9,7 +9,7 @@ reads without joining anything back.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.engine import events
@@ -62,7 +62,25 @@ class TimelinePage:
     next_after: int | None
 
 
-def timeline(tenant: str, task_id: str, *, after: int = 0, limit: int = 100) -> TimelinePage:
-    """The task's events numbered above `after`, oldest first, at most `limit` (1..1000)."""
+#: How long a missing sequence number is waited for before a reader passes it by: a writer takes
+#: its number from the counter, then writes the event, so a later number can land first.
+GAP_GRACE = timedelta(seconds=5)
+
+
+def timeline(tenant: str, task_id: str, *, after: int = 0, limit: int = 100,
+             now: datetime | None = None) -> TimelinePage:
+    """The task's events numbered above `after`, oldest first, at most `limit` (1..1000). With
+    `now`, the page stops before a missing number unless the event after it is older than
+    `GAP_GRACE` (its number was lost, or expired), so a reader that resumes from the last
+    number it saw never skips an event still being written."""
     page = events.task_events(tenant, task_id, after=after, limit=limit)
-    return TimelinePage(events=page.events, next_after=page.next_after)
+    if now is None:
+        return TimelinePage(events=page.events, next_after=page.next_after)
+    kept: list[Event] = []
+    expected = after + 1
+    for event in page.events:
+        if event.sequence != expected and event.at > now - GAP_GRACE:
+            return TimelinePage(events=kept, next_after=kept[-1].sequence if kept else after)
+        kept.append(event)
+        expected = event.sequence + 1
+    return TimelinePage(events=kept, next_after=page.next_after)

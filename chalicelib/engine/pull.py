@@ -24,7 +24,6 @@ from typing import Any
 from chalicelib.engine import backend
 from chalicelib.engine.model import EndReason, Run, RunStatus, TriggeredBy
 from chalicelib.engine.pull_status import HELD, TaskStatus
-from chalicelib.engine.run_ids import fresh_run_id
 from chalicelib.errors import Conflict, NotFound, ValidationError
 from chalicelib.timefmt import to_iso
 
@@ -113,23 +112,22 @@ def enqueue(tenant: str, task_id: str, *, now: datetime, priority: str = DEFAULT
         raise Conflict(f"task {task_id} has an open run")
     if len(runs) >= max_attempts:
         raise Conflict(f"task {task_id} has used its {max_attempts} attempts")
-    run_id = _next_run_id(now, runs)
+    attempt = max((run.retry_attempt for run in runs), default=-1) + 1
+    run_id = attempt_run_id(task_id, attempt + 1)
     run = Run(tenant=tenant, task_id=task_id, run_id=run_id, status=RunStatus.QUEUED, triggered_by=TriggeredBy.API,
-              created_at=now, source="agent", retry_attempt=len(runs), extra=extra or {},
+              created_at=now, source="agent", retry_attempt=attempt, extra=extra or {},
               queue_partition=queue_partition(tenant, channel, _shard(run_id, QUEUE_SHARDS)),
               queue_rank=queue_rank(priority, now, run_id), parked=status is TaskStatus.BLOCKED)
     if not backend.current().runs.create_run(run):
-        raise Conflict(f"run {run_id} exists")
+        raise Conflict(f"task {task_id} has an open run")  # a concurrent enqueue took this attempt
     return backend.current().runs.get_run(tenant, task_id, run_id)
 
 
-def _next_run_id(now: datetime, runs: list[Run]) -> str:
-    """A run id after every earlier run's of the task, even within one millisecond or when this
-    host's clock is behind (the latest run is the one with the greatest id)."""
-    fresh = fresh_run_id(now)
-    latest = max((run.run_id for run in runs), default="")
-    millis = max(int(fresh[:13]), int(latest[:13]) if latest[:13].isdigit() else 0)
-    return f"{millis:013d}-{len(runs) + 1:02d}{fresh[16:]}"
+def attempt_run_id(task_id: str, attempt: int) -> str:
+    """The id of a task's `attempt`-th run (from 1): derived from its cause, so two enqueues
+    racing for the same attempt write one run (the conditional put refuses the second), and a
+    task's runs sort by attempt."""
+    return f"{task_id}-r{attempt:02d}"
 
 
 def set_claimable(tenant: str, task_id: str, run_id: str, *, claimable: bool) -> Run | None:

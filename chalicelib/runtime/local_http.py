@@ -35,6 +35,10 @@ from chalicelib.observability import new_trace_id
 FACE_PREFIXES = (
     ("/daemon", "chalicelib.faces.daemon.face"),
     ("/api/scheduling", "chalicelib.faces.scheduling.face"),
+    ("/api/tasks", "chalicelib.faces.agent.face"),
+    ("/api/task-runs", "chalicelib.faces.agent.face"),
+    ("/api/agent", "chalicelib.faces.agent.face"),
+    ("/api/observe", "chalicelib.faces.agent.face"),
 )
 _SYSTEM_FACE = "chalicelib.faces.system"
 #: The message of template.yaml's 401 for a request with no Authorization header.

@@ -16,6 +16,7 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.engine.agent_model import AgentTask, task_from_data, task_to_data
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.store import metrics
+from chalicelib.store.conditions import conditional
 from chalicelib.store.models import RecordItem, transaction_connection
 from chalicelib.timefmt import to_iso
 
@@ -69,10 +70,15 @@ class DynamoAgentTaskStore:
         item = RecordItem(task.tenant, TASK_PREFIX + task.task_id)
         actions: list[Action] = [RecordItem.data.set(task_to_data(task)), RecordItem.counter.set(expected_revision + 1),
                    RecordItem.updated_at.set(to_iso(task.updated_at))]
+        condition = RecordItem.sk.exists() & (RecordItem.counter == expected_revision)
+        if dependency_added is None and dependency_removed is None:  # one item: no transaction needed
+            if not conditional(lambda: item.update(actions=actions, condition=condition)):
+                self.get_task(task.tenant, task.task_id)  # NotFound when it is gone
+                raise Conflict(f"task {task.task_id} was changed concurrently")
+            return task.changed(revision=expected_revision + 1)
         try:
             with TransactWrite(connection=transaction_connection()) as transaction:
-                transaction.update(item, actions=actions,
-                                   condition=RecordItem.sk.exists() & (RecordItem.counter == expected_revision))
+                transaction.update(item, actions=actions, condition=condition)
                 if dependency_added is not None:
                     transaction.save(RecordItem(task.tenant, _dependent(dependency_added, task.task_id)))
                 if dependency_removed is not None:
@@ -82,7 +88,7 @@ class DynamoAgentTaskStore:
                 self.get_task(task.tenant, task.task_id)  # NotFound when it is gone
                 raise Conflict(f"task {task.task_id} was changed concurrently") from exc
             raise
-        return self.get_task(task.tenant, task.task_id)
+        return task.changed(revision=expected_revision + 1)  # what was written: no second read
 
     def delete_task(self, tenant: str, task_id: str) -> None:
         task = self.get_task(tenant, task_id)

@@ -53,8 +53,10 @@ def find_run(tenant: str, run_id: str) -> Run:
 def list_runs(
     tenant: str, task_id: str, *, newest_first: bool = True, limit: int | None = None
 ) -> Iterator[Run]:
-    """A task's runs in id (time) order."""
-    for item in RunItem.query(task_key(tenant, task_id), scan_index_forward=not newest_first, limit=limit):
+    """A task's runs in id (time) order, read strongly consistent: the agent engine derives a
+    task's status from them right after a run changed."""
+    for item in RunItem.query(task_key(tenant, task_id), scan_index_forward=not newest_first, limit=limit,
+                              consistent_read=True):
         yield run_from_item(item)
 
 

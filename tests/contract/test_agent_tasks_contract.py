@@ -108,3 +108,25 @@ def test_an_expired_lease_is_requeued_and_its_holder_refused(store):
         agent_runs.heartbeat("acme", "s1", claim.claim.run.run_id, actor=AGENT, now=later)
     types = [e.type for e in agent_timeline.timeline("acme", task.task_id).events]
     assert "run.lease_expired" in types
+
+
+def test_racing_enqueues_of_one_task_write_one_run(racing_store):
+    import sys
+
+    from tests.racing import race
+
+    task = agent_tasks.create("acme", actor=ALICE, now=T0, title="once")
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        def enqueue():
+            try:
+                return agent_runs.enqueue("acme", task.task_id, actor=ALICE, now=T0).run_id
+            except Conflict:
+                return None
+
+        won = [run_id for run_id in race(enqueue, threads=6) if run_id is not None]
+    finally:
+        sys.setswitchinterval(previous)
+    assert won == [f"{task.task_id}-r01"]
+    assert [r.run_id for r in agent_tasks.runs_of("acme", task.task_id)] == won

@@ -10,7 +10,7 @@ import requests
 from chalicelib.runtime.resources import load_template
 
 UNKNOWN_PATHS = ("/", "/api/nope", "/daemon/api/taskz", "/api/scheduling/taskz/x/y/z", "/openapi.jsn")
-GUARDED_PATHS = ("/whoami", "/api/scheduling/tasks", "/daemon/api/tasks")
+GUARDED_PATHS = ("/whoami", "/api/scheduling/tasks", "/daemon/api/tasks", "/api/tasks", "/api/task-runs/x")
 
 
 def deployed_body(resource: str, trace: str) -> dict:
@@ -66,6 +66,10 @@ def assert_unknown_methods_are_405_in_the_face_shape(url: str) -> None:
             assert scheduling.status_code == 405, (method, scheduling.text)
             errors = scheduling.json()["errors"]
             assert errors[0]["code"] == "HTTP-405" and method in errors[0]["detail"]
+
+            agent = session.request(method, url + "/api/tasks/abc", timeout=30)
+            assert agent.status_code == 405, (method, agent.text)
+            assert set(agent.json()) == {"error"} and method in agent.json()["error"]
 
             system = session.request(method, url + "/health", timeout=30)
             assert system.status_code == 405

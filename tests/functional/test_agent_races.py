@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import sys
 import threading
+import time
 from collections import Counter
 
 import pytest
@@ -40,7 +41,8 @@ def test_racing_agents_claim_each_run_once_and_finish_every_task(server_aws, tin
     def agent() -> int:
         session = f"s{next(sessions)}"
         done = 0
-        while True:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
             got = agent_runs.claim_next("acme", session, actor=Actor(kind="agent_session", ref=session), now=T0)
             if got is None:
                 return done
@@ -49,6 +51,7 @@ def test_racing_agents_claim_each_run_once_and_finish_every_task(server_aws, tin
             agent_runs.complete("acme", session, got.claim.run.run_id,
                                 actor=Actor(kind="agent_session", ref=session), now=T0)
             done += 1
+        raise AssertionError(f"{session} still found work after 120 s")
 
     finished = race(agent, threads=6)
     assert sum(finished) == len(claimed) == 16

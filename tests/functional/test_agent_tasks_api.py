@@ -89,7 +89,18 @@ def test_list_filters_query_and_pages_with_a_cursor(client):
     assert call(client, "GET", "/api/tasks?owner_kind=human&owner_ref=alice")[1]["tasks"][0]["id"] == ids[0]
     assert call(client, "GET", "/api/tasks?owner_ref=bob")[1]["tasks"] == []
     assert len(call(client, "GET", "/api/tasks?status=ready")[1]["tasks"]) == 5
+    assert call(client, "GET", "/api/tasks?status=pending")[1]["tasks"] == []
     assert call(client, "GET", "/api/tasks?approval_state=pending")[1]["tasks"] == []
+    in_ws = create(client, "in a workspace", scope="workspace", workspace_id="w1")
+    assert [t["id"] for t in call(client, "GET", "/api/tasks?scope=workspace")[1]["tasks"]] == [in_ws["id"]]
+    assert [t["id"] for t in call(client, "GET", "/api/tasks?workspace=w1")[1]["tasks"]] == [in_ws["id"]]
+    child = call(client, "POST", f"/api/tasks/{ids[0]}/children", {"scope": "global", "title": "kid"})[1]["task"]
+    assert [t["id"] for t in call(client, "GET", f"/api/tasks?parent_task_id={ids[0]}")[1]["tasks"]] == [child["id"]]
+    claimed = claim(client)[1]["claim"]["run"]
+    by_session = call(client, "GET", f"/api/tasks/{claimed['task_id']}/runs?session_id=s1")[1]["runs"]
+    assert [r["id"] for r in by_session] == [claimed["id"]]
+    assert call(client, "GET", f"/api/tasks/{claimed['task_id']}/runs?session_id=s2")[1]["runs"] == []
+    assert [t["id"] for t in call(client, "GET", "/api/tasks?status=in_progress")[1]["tasks"]] == [claimed["task_id"]]
     item = page1["tasks"][0]
     assert item["active_run"]["status"] == "queued" and item["active_run"]["max_attempts"] == 3
     assert (item["child_count"], item["dependency_count"]) == (0, 0)
@@ -198,7 +209,9 @@ def test_delete_refuses_a_task_others_need_and_removes_a_free_one(client):
     call(client, "POST", f"/api/tasks/{b['id']}/dependencies", {"depends_on_task_id": a["id"]})
     status, body, _ = call(client, "DELETE", f"/api/tasks/{a['id']}")
     assert status == 409 and b["id"] in body["error"]
+    b_run = call(client, "GET", f"/api/tasks/{b['id']}/runs")[1]["runs"][0]["id"]
     status, body, _ = call(client, "DELETE", f"/api/tasks/{b['id']}")
     assert status == 204 and body is None
     assert call(client, "GET", f"/api/tasks/{b['id']}")[0] == 404
+    assert call(client, "GET", f"/api/task-runs/{b_run}")[0] == 404
     assert call(client, "DELETE", f"/api/tasks/{a['id']}")[0] == 204

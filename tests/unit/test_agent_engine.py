@@ -92,3 +92,21 @@ def test_cancel_reaches_the_whole_subtree_and_frees_the_holder(twin):
     assert all(r.is_terminal for t in (root, child, leaf) for r in agent_tasks.runs_of("acme", t))
     with pytest.raises(Conflict):
         agent_runs.enqueue("acme", root, actor=ALICE, now=T0)
+
+
+def test_a_reader_waits_for_a_missing_sequence_number_then_passes_it_by():
+    from chalicelib.engine import agent_timeline
+    from chalicelib.store.memory import MemoryState, memory_backend
+
+    state = MemoryState()
+    with backend.using(memory_backend(state)):
+        task = agent_tasks.create("acme", actor=ALICE, now=T0, title="t")
+        for n in range(3):
+            agent_timeline.record(task, "note", actor=ALICE, now=T0, payload={"n": n})
+        stream = state.events[("acme", task.task_id)]
+        state.events[("acme", task.task_id)] = [e for e in stream if e[0] != 3]  # number 3 not written yet
+        soon = agent_timeline.timeline("acme", task.task_id, now=T0 + timedelta(seconds=1))
+        assert [e.sequence for e in soon.events] == [1, 2] and soon.next_after == 2
+        later = agent_timeline.timeline("acme", task.task_id, now=T0 + timedelta(seconds=6))
+        assert [e.sequence for e in later.events] == [1, 2, 4]
+        assert [e.sequence for e in agent_timeline.timeline("acme", task.task_id).events] == [1, 2, 4]

@@ -21,24 +21,30 @@ from chalicelib.faces import held_requests
 from chalicelib.faces.agent import openapi_doc as doc
 from chalicelib.faces.agent import views
 from chalicelib.faces.agent.face import actor, face, now, session
-from chalicelib.faces.agent.requests import ClaimNextBody, CompleteBody, FailBody, HeartbeatBody, ReleaseBody
+from chalicelib.faces.agent.requests import (
+    AgentClaimNextBody,
+    AgentCompleteBody,
+    AgentFailBody,
+    AgentHeartbeatBody,
+    AgentReleaseBody,
+)
 from chalicelib.faces.http import Call, json_response
 
 #: How often a held claim-next tries again, seconds.
 _POLL_SECONDS = 0.25
 
 
-def _claim(call: Call, body: ClaimNextBody) -> AgentClaim | None:
+def _claim(call: Call, body: AgentClaimNextBody) -> AgentClaim | None:
     return agent_runs.claim_next(call.principal.tenant, session(call), actor=actor(call), now=now(),
                                  lease_seconds=body.lease_seconds, network_channel=body.network_channel,
                                  scope=body.scope, workspace_id=body.workspace_id)
 
 
-@face.route("/api/agent/tasks/claim-next", ["POST"], body=ClaimNextBody, body_required=False, response=doc.CLAIM,
+@face.route("/api/agent/tasks/claim-next", ["POST"], body=AgentClaimNextBody, body_required=False, response=doc.CLAIM,
             description="204 (no body) when nothing is claimable.")
 def claim_next(call: Call) -> Response:
     """Atomically claim the next matching task run for the calling agent."""
-    body: ClaimNextBody = call.body(required=False) or ClaimNextBody()
+    body: AgentClaimNextBody = call.body(required=False) or AgentClaimNextBody()
     claimed = _claim(call, body)
     wait = min(body.wait_seconds or 0.0, settings.current().max_hold_seconds)
     if claimed is None and wait > 0:
@@ -57,42 +63,43 @@ def _lease(call: Call, run_id: str) -> None:
     agent_runs.get_run(call.principal.tenant, run_id)  # 404 for no such agent run of the tenant
 
 
-@face.route("/api/agent/tasks/{run_id}/heartbeat", ["POST"], body=HeartbeatBody, body_required=False,
+@face.route("/api/agent/tasks/{run_id}/heartbeat", ["POST"], body=AgentHeartbeatBody, body_required=False,
             response=doc.LEASE)
 def heartbeat(call: Call, run_id: str) -> Response:
     """Extend a claimed task-run lease for the calling agent."""
-    body: HeartbeatBody = call.body(required=False) or HeartbeatBody()
+    body: AgentHeartbeatBody = call.body(required=False) or AgentHeartbeatBody()
     _lease(call, run_id)
     run = agent_runs.heartbeat(call.principal.tenant, session(call), run_id, actor=actor(call), now=now(),
                                lease_seconds=body.lease_seconds)
     return json_response({"lease": views.lease(run)})
 
 
-@face.route("/api/agent/tasks/{run_id}/complete", ["POST"], body=CompleteBody, body_required=False,
+@face.route("/api/agent/tasks/{run_id}/complete", ["POST"], body=AgentCompleteBody, body_required=False,
             response=doc.LEASE)
 def complete(call: Call, run_id: str) -> Response:
     """Complete a claimed task run for the calling agent."""
-    body: CompleteBody = call.body(required=False) or CompleteBody()
+    body: AgentCompleteBody = call.body(required=False) or AgentCompleteBody()
     _lease(call, run_id)
     run = agent_runs.complete(call.principal.tenant, session(call), run_id, actor=actor(call), now=now(),
                               result=body.result)
     return json_response({"lease": views.lease(run)})
 
 
-@face.route("/api/agent/tasks/{run_id}/fail", ["POST"], body=FailBody, response=doc.LEASE)
+@face.route("/api/agent/tasks/{run_id}/fail", ["POST"], body=AgentFailBody, response=doc.LEASE)
 def fail(call: Call, run_id: str) -> Response:
     """Fail a claimed task run for the calling agent."""
-    body: FailBody = call.body()
+    body: AgentFailBody = call.body()
     _lease(call, run_id)
     run = agent_runs.fail(call.principal.tenant, session(call), run_id, actor=actor(call), now=now(),
                           error=body.error)
     return json_response({"lease": views.lease(run)})
 
 
-@face.route("/api/agent/tasks/{run_id}/release", ["POST"], body=ReleaseBody, body_required=False, response=doc.LEASE)
+@face.route("/api/agent/tasks/{run_id}/release", ["POST"], body=AgentReleaseBody, body_required=False,
+            response=doc.LEASE)
 def release(call: Call, run_id: str) -> Response:
     """Release a claimed task run for the calling agent: it is queued again."""
-    body: ReleaseBody = call.body(required=False) or ReleaseBody()
+    body: AgentReleaseBody = call.body(required=False) or AgentReleaseBody()
     _lease(call, run_id)
     run = agent_runs.release(call.principal.tenant, session(call), run_id, actor=actor(call), now=now(),
                              reason=body.reason)

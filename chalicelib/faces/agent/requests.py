@@ -28,14 +28,14 @@ Key = Annotated[str, Meta(min_length=1, max_length=200, description="a retried c
                                                                      "answers the first result")]
 
 
-class Origin(Struct, forbid_unknown_fields=True):
+class AgentOrigin(Struct, forbid_unknown_fields=True):
     """Where a task or run came from."""
 
     kind: OriginKind
     ref: Annotated[str, Meta(max_length=200)] | None = None
 
 
-class TaskCreateBody(Struct, forbid_unknown_fields=True):
+class AgentTaskCreateBody(Struct, forbid_unknown_fields=True):
     """`POST /api/tasks` and `POST /api/tasks/{id}/children`. The owner is the caller (token)."""
 
     scope: Scope
@@ -49,10 +49,10 @@ class TaskCreateBody(Struct, forbid_unknown_fields=True):
     draft: bool | None = None
     parent_task_id: Ref | None = None
     metadata: Any = None
-    origin: Origin | None = None
+    origin: AgentOrigin | None = None
 
 
-class TaskPatchBody(Struct, forbid_unknown_fields=True):
+class AgentTaskPatchBody(Struct, forbid_unknown_fields=True):
     """`PATCH /api/tasks/{id}`: the fields given change; `approval_policy` only on a draft."""
 
     title: Text | None = None
@@ -66,24 +66,24 @@ class TaskPatchBody(Struct, forbid_unknown_fields=True):
     metadata: Any = None
 
 
-class EmptyBody(Struct, forbid_unknown_fields=True):
+class AgentEmptyBody(Struct, forbid_unknown_fields=True):
     """An action that takes no fields (`{}` or no body)."""
 
 
-class EnqueueBody(Struct, forbid_unknown_fields=True):
+class AgentEnqueueBody(Struct, forbid_unknown_fields=True):
     """`POST /api/tasks/{id}/runs` and `/start`: kept with the run."""
 
     metadata: Any = None
-    origin: Origin | None = None
+    origin: AgentOrigin | None = None
 
 
-class DependencyBody(Struct, forbid_unknown_fields=True):
+class AgentDependencyBody(Struct, forbid_unknown_fields=True):
     """`POST /api/tasks/{id}/dependencies` (kind `blocks`)."""
 
     depends_on_task_id: Ref
 
 
-class ClaimNextBody(Struct, forbid_unknown_fields=True):
+class AgentClaimNextBody(Struct, forbid_unknown_fields=True):
     """`POST /api/agent/tasks/claim-next`: all optional; `wait_seconds` holds the request until
     work appears (at most the service's hold cap, 25 s by default)."""
 
@@ -94,50 +94,50 @@ class ClaimNextBody(Struct, forbid_unknown_fields=True):
     wait_seconds: Annotated[float, Meta(ge=0, le=60)] | None = None
 
 
-class HeartbeatBody(Struct, forbid_unknown_fields=True):
+class AgentHeartbeatBody(Struct, forbid_unknown_fields=True):
     """`POST /api/agent/tasks/{run_id}/heartbeat`: the lease is extended to now + `lease_seconds`."""
 
     lease_seconds: LeaseSeconds | None = None
 
 
-class CompleteBody(Struct, forbid_unknown_fields=True):
+class AgentCompleteBody(Struct, forbid_unknown_fields=True):
     """Complete a run, with any JSON `result`."""
 
     result: Any = None
 
 
-class FailBody(Struct, forbid_unknown_fields=True):
+class AgentFailBody(Struct, forbid_unknown_fields=True):
     """Fail a run, saying why."""
 
     error: Annotated[str, Meta(max_length=2000)]
 
 
-class ReleaseBody(Struct, forbid_unknown_fields=True):
+class AgentReleaseBody(Struct, forbid_unknown_fields=True):
     """Give the run back to the queue."""
 
     reason: Annotated[str, Meta(max_length=2000)] | None = None
 
 
-class RunClaimBody(Struct, forbid_unknown_fields=True):
+class AgentRunClaimBody(Struct, forbid_unknown_fields=True):
     """`POST /api/task-runs/{id}/claim` for the caller's session."""
 
     idempotency_key: Key | None = None
     lease_seconds: LeaseSeconds | None = None
 
 
-class RunStartBody(Struct, forbid_unknown_fields=True):
+class AgentRunStartBody(Struct, forbid_unknown_fields=True):
     """`POST /api/task-runs/{id}/start`: the holder moves its run to running."""
 
     idempotency_key: Key | None = None
 
 
-class AttachSessionBody(Struct, forbid_unknown_fields=True):
+class AgentAttachSessionBody(Struct, forbid_unknown_fields=True):
     """`POST /api/task-runs/{id}/attach-session`."""
 
     session_id: Ref
 
 
-class TaskListQuery(Struct):
+class AgentTaskListQuery(Struct):
     """`GET /api/tasks`. `cursor` is the `next_cursor` of the previous page."""
 
     scope: Scope | None = None
@@ -155,7 +155,7 @@ class TaskListQuery(Struct):
     cursor: Annotated[str, Meta(max_length=2048)] | None = None
 
 
-class RunListQuery(Struct):
+class AgentRunListQuery(Struct):
     """`GET /api/tasks/{id}/runs`."""
 
     status: RunStatusName | None = None
@@ -163,14 +163,14 @@ class RunListQuery(Struct):
     limit: Annotated[int, Meta(ge=1, le=500)] = 100
 
 
-class TimelineQuery(Struct):
+class AgentTimelineQuery(Struct):
     """`GET /api/tasks/{id}/timeline`."""
 
     after_sequence: Annotated[int, Meta(ge=0)] = 0
     limit: Annotated[int, Meta(ge=1, le=1000)] = 100
 
 
-class StreamQuery(Struct):
+class AgentStreamQuery(Struct):
     """`GET /api/tasks/{id}/stream`: resume after this sequence (the `Last-Event-ID` header wins)."""
 
     after_sequence: Annotated[int, Meta(ge=0)] | None = None

@@ -12,12 +12,12 @@ from chalicelib.faces.agent import openapi_doc as doc
 from chalicelib.faces.agent import views
 from chalicelib.faces.agent.face import actor, face, now, session
 from chalicelib.faces.agent.requests import (
-    AttachSessionBody,
-    CompleteBody,
-    EmptyBody,
-    FailBody,
-    RunClaimBody,
-    RunStartBody,
+    AgentAttachSessionBody,
+    AgentCompleteBody,
+    AgentEmptyBody,
+    AgentFailBody,
+    AgentRunClaimBody,
+    AgentRunStartBody,
 )
 from chalicelib.faces.http import Call, json_response
 from chalicelib.timefmt import to_api
@@ -42,43 +42,43 @@ def get_task_run(call: Call, id: str) -> Response:  # noqa: A002 - the product's
     }})
 
 
-@face.route("/api/task-runs/{id}/claim", ["POST"], body=RunClaimBody, body_required=False, response=doc.RUN)
+@face.route("/api/task-runs/{id}/claim", ["POST"], body=AgentRunClaimBody, body_required=False, response=doc.RUN)
 def claim_task_run(call: Call, id: str) -> Response:  # noqa: A002
     """Claim one queued task run for the caller's session."""
-    body: RunClaimBody = call.body(required=False) or RunClaimBody()
+    body: AgentRunClaimBody = call.body(required=False) or AgentRunClaimBody()
     agent_runs.claim(call.principal.tenant, id, session=session(call), actor=actor(call), now=now(),
                      lease_seconds=body.lease_seconds, idempotency_key=body.idempotency_key)
     return _answer(call, id)
 
 
-@face.route("/api/task-runs/{id}/start", ["POST"], body=RunStartBody, body_required=False, response=doc.RUN)
+@face.route("/api/task-runs/{id}/start", ["POST"], body=AgentRunStartBody, body_required=False, response=doc.RUN)
 def start_task_run(call: Call, id: str) -> Response:  # noqa: A002
     """Start one claimed task run (the caller's session must hold it): it is running."""
-    body: RunStartBody = call.body(required=False) or RunStartBody()
+    body: AgentRunStartBody = call.body(required=False) or AgentRunStartBody()
     agent_runs.start_run(call.principal.tenant, id, session=session(call), actor=actor(call), now=now(),
                          idempotency_key=body.idempotency_key)
     return _answer(call, id)
 
 
-@face.route("/api/task-runs/{id}/complete", ["POST"], body=CompleteBody, body_required=False, response=doc.RUN)
+@face.route("/api/task-runs/{id}/complete", ["POST"], body=AgentCompleteBody, body_required=False, response=doc.RUN)
 def complete_task_run(call: Call, id: str) -> Response:  # noqa: A002
     """Complete one task run the caller's session holds."""
-    body: CompleteBody = call.body(required=False) or CompleteBody()
+    body: AgentCompleteBody = call.body(required=False) or AgentCompleteBody()
     agent_runs.get_run(call.principal.tenant, id)
     agent_runs.complete(call.principal.tenant, session(call), id, actor=actor(call), now=now(), result=body.result)
     return _answer(call, id)
 
 
-@face.route("/api/task-runs/{id}/fail", ["POST"], body=FailBody, response=doc.RUN)
+@face.route("/api/task-runs/{id}/fail", ["POST"], body=AgentFailBody, response=doc.RUN)
 def fail_task_run(call: Call, id: str) -> Response:  # noqa: A002
     """Fail one task run the caller's session holds."""
-    body: FailBody = call.body()
+    body: AgentFailBody = call.body()
     agent_runs.get_run(call.principal.tenant, id)
     agent_runs.fail(call.principal.tenant, session(call), id, actor=actor(call), now=now(), error=body.error)
     return _answer(call, id)
 
 
-@face.route("/api/task-runs/{id}/cancel", ["POST"], body=EmptyBody, body_required=False, response=doc.RUN)
+@face.route("/api/task-runs/{id}/cancel", ["POST"], body=AgentEmptyBody, body_required=False, response=doc.RUN)
 def cancel_task_run(call: Call, id: str) -> Response:  # noqa: A002
     """Cancel one open task run (its holder's session is freed)."""
     call.body(required=False)
@@ -86,9 +86,9 @@ def cancel_task_run(call: Call, id: str) -> Response:  # noqa: A002
     return _answer(call, id)
 
 
-@face.route("/api/task-runs/{id}/attach-session", ["POST"], body=AttachSessionBody, response=doc.RUN)
+@face.route("/api/task-runs/{id}/attach-session", ["POST"], body=AgentAttachSessionBody, response=doc.RUN)
 def attach_session(call: Call, id: str) -> Response:  # noqa: A002
     """Attach an agent session to one open task run."""
-    body: AttachSessionBody = call.body()
+    body: AgentAttachSessionBody = call.body()
     agent_runs.attach_session(call.principal.tenant, id, session_id=body.session_id, actor=actor(call), now=now())
     return _answer(call, id)

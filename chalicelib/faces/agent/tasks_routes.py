@@ -20,14 +20,14 @@ from chalicelib.faces.agent import openapi_doc as doc
 from chalicelib.faces.agent import views
 from chalicelib.faces.agent.face import actor, face, now
 from chalicelib.faces.agent.requests import (
-    DependencyBody,
-    EmptyBody,
-    EnqueueBody,
-    Origin,
-    RunListQuery,
-    TaskCreateBody,
-    TaskListQuery,
-    TaskPatchBody,
+    AgentDependencyBody,
+    AgentEmptyBody,
+    AgentEnqueueBody,
+    AgentOrigin,
+    AgentRunListQuery,
+    AgentTaskCreateBody,
+    AgentTaskListQuery,
+    AgentTaskPatchBody,
 )
 from chalicelib.faces.http import Call, json_response
 
@@ -38,11 +38,11 @@ def _codec() -> CursorCodec:
     return CursorCodec(settings.current().cursor_secret or settings.current().jwt_secret)
 
 
-def _origin(origin: Origin | None) -> Actor | None:
+def _origin(origin: AgentOrigin | None) -> Actor | None:
     return Actor(kind=origin.kind, ref=origin.ref or "") if origin else None
 
 
-def _filters(query: TaskListQuery) -> TaskFilter:
+def _filters(query: AgentTaskListQuery) -> TaskFilter:
     return TaskFilter(
         status=TaskStatus(query.status) if query.status and query.status != "pending" else None,
         priority=query.priority, scope=query.scope, workspace=query.workspace,
@@ -51,10 +51,10 @@ def _filters(query: TaskListQuery) -> TaskFilter:
         network_channel=query.network_channel, query=query.query, include_drafts=query.include_drafts)
 
 
-@face.route("/api/tasks", query=TaskListQuery, response=doc.TASK_LIST)
+@face.route("/api/tasks", query=AgentTaskListQuery, response=doc.TASK_LIST)
 def list_tasks(call: Call) -> Response:
     """List tasks; `next_cursor` continues the list (pass it as `cursor`)."""
-    query: TaskListQuery = call.params
+    query: AgentTaskListQuery = call.params
     if query.status == "pending":  # the product's status that tasklane never derives
         return json_response({"tasks": [], "next_cursor": None})
     after = None
@@ -70,7 +70,7 @@ def list_tasks(call: Call) -> Response:
     return json_response({"tasks": [views.list_item(task) for task in tasks], "next_cursor": cursor})
 
 
-def _create(call: Call, body: TaskCreateBody, parent: str | None, location: str) -> Response:
+def _create(call: Call, body: AgentTaskCreateBody, parent: str | None, location: str) -> Response:
     started = agent_runs.create(
         call.principal.tenant, actor=actor(call), now=now(), title=body.title, description=body.description,
         scope=body.scope, workspace_id=body.workspace_id, network_channel=body.network_channel,
@@ -80,10 +80,10 @@ def _create(call: Call, body: TaskCreateBody, parent: str | None, location: str)
     return json_response({"task": views.task(started.task)}, 201)
 
 
-@face.route("/api/tasks", ["POST"], body=TaskCreateBody, status=201, response=doc.TASK)
+@face.route("/api/tasks", ["POST"], body=AgentTaskCreateBody, status=201, response=doc.TASK)
 def create_task(call: Call) -> Response:
     """Create a task (a draft with `draft: true`; a published one gets its first run queued)."""
-    body: TaskCreateBody = call.body()
+    body: AgentTaskCreateBody = call.body()
     return _create(call, body, body.parent_task_id, "body.parent_task_id")
 
 
@@ -93,10 +93,10 @@ def get_task(call: Call, id: str) -> Response:  # noqa: A002 - the product's nam
     return json_response({"task": views.detail(agent_tasks.detail(call.principal.tenant, id))})
 
 
-@face.route("/api/tasks/{id}", ["PATCH"], body=TaskPatchBody, response=doc.TASK)
+@face.route("/api/tasks/{id}", ["PATCH"], body=AgentTaskPatchBody, response=doc.TASK)
 def patch_task(call: Call, id: str) -> Response:  # noqa: A002
     """Update one task: the fields given (null or absent: unchanged)."""
-    body: TaskPatchBody = call.body()
+    body: AgentTaskPatchBody = call.body()
     fields = {name: value for name, value in msgspec.structs.asdict(body).items() if value is not None}
     task = agent_tasks.update(call.principal.tenant, id, actor=actor(call), now=now(), fields=fields)
     return json_response({"task": views.task(task)})
@@ -109,10 +109,10 @@ def delete_task(call: Call, id: str) -> Response:  # noqa: A002
     return Response(body="", status_code=204)
 
 
-@face.route("/api/tasks/{id}/children", ["POST"], body=TaskCreateBody, status=201, response=doc.TASK)
+@face.route("/api/tasks/{id}/children", ["POST"], body=AgentTaskCreateBody, status=201, response=doc.TASK)
 def create_child(call: Call, id: str) -> Response:  # noqa: A002
     """Create one child task."""
-    body: TaskCreateBody = call.body()
+    body: AgentTaskCreateBody = call.body()
     if body.parent_task_id is not None and body.parent_task_id != id:
         raise ValidationError("parent_task_id must be absent or the path's task id", location="body.parent_task_id",
                               value=body.parent_task_id)
@@ -132,7 +132,7 @@ def _optional_body(call: Call) -> Any:
     return call.body(required=False)
 
 
-@face.route("/api/tasks/{id}/cancel", ["POST"], body=EmptyBody, body_required=False, response=doc.TASK)
+@face.route("/api/tasks/{id}/cancel", ["POST"], body=AgentEmptyBody, body_required=False, response=doc.TASK)
 def cancel_task(call: Call, id: str) -> Response:  # noqa: A002
     """Cancel one task tree (its open runs end canceled)."""
     _optional_body(call)
@@ -145,21 +145,21 @@ def _started(started: Started) -> Response:
     return json_response({"run": run, "task": views.task(started.task)})
 
 
-@face.route("/api/tasks/{id}/publish", ["POST"], body=EmptyBody, body_required=False, response=doc.RUN_AND_TASK)
+@face.route("/api/tasks/{id}/publish", ["POST"], body=AgentEmptyBody, body_required=False, response=doc.RUN_AND_TASK)
 def publish_task(call: Call, id: str) -> Response:  # noqa: A002
     """Publish one draft task and enqueue executable work (`run` null while it awaits approval)."""
     _optional_body(call)
     return _started(agent_runs.publish(call.principal.tenant, id, actor=actor(call), now=now()))
 
 
-@face.route("/api/tasks/{id}/approve", ["POST"], body=EmptyBody, body_required=False, response=doc.RUN_AND_TASK)
+@face.route("/api/tasks/{id}/approve", ["POST"], body=AgentEmptyBody, body_required=False, response=doc.RUN_AND_TASK)
 def approve_task(call: Call, id: str) -> Response:  # noqa: A002
     """Approve one approval-gated task and enqueue executable work."""
     _optional_body(call)
     return _started(agent_runs.approve(call.principal.tenant, id, actor=actor(call), now=now()))
 
 
-@face.route("/api/tasks/{id}/reject", ["POST"], body=EmptyBody, body_required=False, response=doc.TASK)
+@face.route("/api/tasks/{id}/reject", ["POST"], body=AgentEmptyBody, body_required=False, response=doc.TASK)
 def reject_task(call: Call, id: str) -> Response:  # noqa: A002
     """Reject one approval-gated task (it is closed as canceled)."""
     _optional_body(call)
@@ -167,37 +167,37 @@ def reject_task(call: Call, id: str) -> Response:  # noqa: A002
                                                                now=now()))})
 
 
-@face.route("/api/tasks/{id}/start", ["POST"], body=EnqueueBody, body_required=False, response=doc.RUN_AND_TASK)
+@face.route("/api/tasks/{id}/start", ["POST"], body=AgentEnqueueBody, body_required=False, response=doc.RUN_AND_TASK)
 def start_task(call: Call, id: str) -> Response:  # noqa: A002
     """Start one task by enqueueing executable work."""
-    body: EnqueueBody = call.body(required=False) or EnqueueBody()
+    body: AgentEnqueueBody = call.body(required=False) or AgentEnqueueBody()
     return _started(agent_runs.start(call.principal.tenant, id, actor=actor(call), now=now(),
                                      origin=_origin(body.origin)))
 
 
-@face.route("/api/tasks/{id}/runs", query=RunListQuery, response=doc.RUN_LIST)
+@face.route("/api/tasks/{id}/runs", query=AgentRunListQuery, response=doc.RUN_LIST)
 def list_task_runs(call: Call, id: str) -> Response:  # noqa: A002
     """List runs for one task, newest first."""
-    query: RunListQuery = call.params
+    query: AgentRunListQuery = call.params
     task = agent_tasks.get(call.principal.tenant, id)
     runs = agent_runs.list_runs(call.principal.tenant, id, status=query.status, session=query.session_id,
                                 limit=query.limit)
     return json_response({"runs": [views.run(run, task) for run in runs]})
 
 
-@face.route("/api/tasks/{id}/runs", ["POST"], body=EnqueueBody, body_required=False, status=201, response=doc.RUN)
+@face.route("/api/tasks/{id}/runs", ["POST"], body=AgentEnqueueBody, body_required=False, status=201, response=doc.RUN)
 def enqueue_run(call: Call, id: str) -> Response:  # noqa: A002
     """Enqueue one task run (refused for a draft or canceled task, while a run is open, past max_attempts)."""
-    body: EnqueueBody = call.body(required=False) or EnqueueBody()
+    body: AgentEnqueueBody = call.body(required=False) or AgentEnqueueBody()
     run = agent_runs.enqueue(call.principal.tenant, id, actor=actor(call), now=now(), origin=_origin(body.origin),
                              metadata=body.metadata)
     return json_response({"run": views.run(run, agent_tasks.get(call.principal.tenant, id))}, 201)
 
 
-@face.route("/api/tasks/{id}/dependencies", ["POST"], body=DependencyBody, response=doc.TASK_DETAIL)
+@face.route("/api/tasks/{id}/dependencies", ["POST"], body=AgentDependencyBody, response=doc.TASK_DETAIL)
 def add_dependency(call: Call, id: str) -> Response:  # noqa: A002
     """Add one task dependency (kind `blocks`); a cycle is refused."""
-    body: DependencyBody = call.body()
+    body: AgentDependencyBody = call.body()
     agent_tasks.add_dependency(call.principal.tenant, id, body.depends_on_task_id, actor=actor(call), now=now())
     return json_response({"task": views.detail(agent_tasks.detail(call.principal.tenant, id))})
 

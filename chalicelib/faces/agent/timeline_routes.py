@@ -25,7 +25,8 @@ from chalicelib.faces import held_requests
 from chalicelib.faces.agent import openapi_doc as doc
 from chalicelib.faces.agent import views
 from chalicelib.faces.agent.face import face
-from chalicelib.faces.agent.requests import StreamQuery, TimelineQuery
+from chalicelib.faces.agent.face import now as face_now
+from chalicelib.faces.agent.requests import AgentStreamQuery, AgentTimelineQuery
 from chalicelib.faces.http import Call, json_response
 
 #: How long one stream response holds at most, seconds (further capped by max_hold_seconds).
@@ -35,17 +36,18 @@ _POLL_SECONDS = 0.5
 STREAM_BATCH = 500
 
 
-@face.route("/api/tasks/{id}/timeline", query=TimelineQuery, response=doc.TIMELINE)
+@face.route("/api/tasks/{id}/timeline", query=AgentTimelineQuery, response=doc.TIMELINE)
 def timeline(call: Call, id: str) -> Response:  # noqa: A002 - the product's name
     """Get one task timeline, oldest first; `next_after_sequence` continues it."""
-    query: TimelineQuery = call.params
+    query: AgentTimelineQuery = call.params
     task = agent_tasks.get(call.principal.tenant, id)
-    page = agent_timeline.timeline(call.principal.tenant, id, after=query.after_sequence, limit=query.limit)
+    page = agent_timeline.timeline(call.principal.tenant, id, after=query.after_sequence, limit=query.limit,
+                                   now=face_now())
     return json_response({"timeline": [views.timeline_item(event, task) for event in page.events],
                           "next_after_sequence": page.next_after})
 
 
-@face.route("/api/tasks/{id}/stream", query=StreamQuery,
+@face.route("/api/tasks/{id}/stream", query=AgentStreamQuery,
             description="text/event-stream: `id:` is the sequence; resume with Last-Event-ID or after_sequence.")
 def stream(call: Call, id: str) -> Response:  # noqa: A002
     """Stream task-native live events for one task."""
@@ -54,10 +56,10 @@ def stream(call: Call, id: str) -> Response:  # noqa: A002
     after = _resume_point(call)
 
     def read() -> tuple[AgentTask, list[Event]]:
-        page = agent_timeline.timeline(tenant, id, after=after, limit=STREAM_BATCH)
+        page = agent_timeline.timeline(tenant, id, after=after, limit=STREAM_BATCH, now=face_now())
         return agent_tasks.get(tenant, id), page.events
 
-    first = (task, agent_timeline.timeline(tenant, id, after=after, limit=STREAM_BATCH).events)
+    first = (task, agent_timeline.timeline(tenant, id, after=after, limit=STREAM_BATCH, now=face_now()).events)
     hold = min(STREAM_HOLD_SECONDS, settings.current().max_hold_seconds)
     if first[1] or task.status in SETTLED:
         task, events = first
@@ -69,7 +71,9 @@ def stream(call: Call, id: str) -> Response:  # noqa: A002
     for event in events:
         entry = {"sequence": event.sequence, "timeline": views.timeline_item(event, task), "type": "timeline"}
         parts.append(f"id: {event.sequence}\nevent: timeline\ndata: {json.dumps(entry, default=str)}\n\n")
-    if len(events) < STREAM_BATCH and _settled_in_log(tenant, id, task, events, after):
+    last = events[-1].sequence if events else after
+    caught_up = not agent_timeline.timeline(tenant, id, after=last, limit=1).events
+    if caught_up and len(events) < STREAM_BATCH and _settled_in_log(tenant, id, task, events, after):
         parts.append(f"event: done\ndata: {json.dumps({'status': task.status.value})}\n\n")
     return Response(body="".join(parts), status_code=200,
                     headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
@@ -90,7 +94,7 @@ def _settled_in_log(tenant: str, task_id: str, task: AgentTask, events: list[Eve
 def _resume_point(call: Call) -> int:
     raw = call.header("last-event-id")
     if raw is None or raw == "":
-        query: StreamQuery = call.params
+        query: AgentStreamQuery = call.params
         return query.after_sequence or 0
     try:
         value = int(raw)
