@@ -31,6 +31,7 @@ from chalicelib.engine.ports import (
     SlotStore,
     SubscriptionStore,
     TaskStore,
+    TriageStore,
     TriggerStore,
 )
 
@@ -59,6 +60,7 @@ class Backend:
     #: Data keys that seal strategy secrets (KMS deployed, a key file locally).
     execution_keys: DataKeys
     agent_tasks: AgentTaskStore
+    triage: TriageStore
 
 
 _installed: Backend | None = None

@@ -64,6 +64,22 @@ class Event:
     data: dict[str, Any]
 
 
+@dataclass(frozen=True, kw_only=True)
+class Triage:
+    """One actor's triage of one task in the agent inbox."""
+
+    task_id: str
+    #: The actor: its kind (`human`, `agent_session`, ...) and reference (user id or session).
+    actor_kind: str
+    actor_ref: str
+    read: bool = False
+    archived: bool = False
+    dismissed: bool = False
+    #: The task's latest activity when the actor last triaged it (newer activity makes it unread).
+    last_seen_activity_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
 class TaskStore(Protocol):
     """Task definitions: create, replace (optimistic revision), delete, read, list."""
 
@@ -467,4 +483,19 @@ class AgentTaskStore(Protocol):
 
     def next_number(self, tenant: str) -> int:
         """The tenant's next task number (atomic: 1, 2, ...), for identifiers."""
+        ...
+
+
+class TriageStore(Protocol):
+    """Per-actor triage of agent tasks (read, dismissed, archived), read per actor in one query."""
+
+    def mark_triage(self, tenant: str, actor_kind: str, actor_ref: str, task_id: str, *, now: datetime,
+                    last_seen_activity_at: datetime | None, read: bool | None = None,
+                    dismissed: bool | None = None, archived: bool | None = None) -> Triage:
+        """Set the flags given (None leaves one as it was, False on a new record) and
+        `last_seen_activity_at`, in one write; the record as written."""
+        ...
+
+    def triage_of_actor(self, tenant: str, actor_kind: str, actor_ref: str) -> Iterator[Triage]:
+        """Every triage record of one actor of the tenant."""
         ...

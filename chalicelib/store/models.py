@@ -102,6 +102,25 @@ class RecordItem(Model):
     expires_at = NumberAttribute(null=True)
 
 
+class TriageItem(Model):
+    """One actor's triage of one agent task, in the tasks table.
+    pk = tenant, sk = "triage#<actor digest>#<task id>": one actor's records are one query."""
+
+    class Meta:
+        table_name = "tasklane-tasks"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    task_id = UnicodeAttribute()
+    actor_kind = UnicodeAttribute()
+    actor_ref = UnicodeAttribute()
+    read = BooleanAttribute(null=True)
+    dismissed = BooleanAttribute(null=True)
+    archived = BooleanAttribute(null=True)
+    last_seen_activity_at = UnicodeAttribute(null=True)
+    updated_at = UnicodeAttribute()
+
+
 class RunByIdIndex(GlobalSecondaryIndex):
     class Meta:
         index_name = "by_id"
@@ -216,6 +235,7 @@ class EventItem(Model):
 _TABLES: dict[type[Model], str] = {
     TaskItem: "tasks_table",
     RecordItem: "tasks_table",
+    TriageItem: "tasks_table",
     RunItem: "runs_table",
     EventItem: "events_table",
 }

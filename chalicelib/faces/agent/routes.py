@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from chalicelib.faces.agent import (  # noqa: F401 - importing registers
     lease_routes,
+    observe,
     runs_routes,
     tasks_routes,
     timeline_routes,

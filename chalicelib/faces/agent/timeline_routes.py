@@ -73,10 +73,22 @@ def stream(call: Call, id: str) -> Response:  # noqa: A002
         parts.append(f"id: {event.sequence}\nevent: timeline\ndata: {json.dumps(entry, default=str)}\n\n")
     last = events[-1].sequence if events else after
     caught_up = not agent_timeline.timeline(tenant, id, after=last, limit=1).events
-    if task.status in SETTLED and caught_up:
+    if caught_up and len(events) < STREAM_BATCH and _settled_in_log(tenant, id, task, events, after):
         parts.append(f"event: done\ndata: {json.dumps({'status': task.status.value})}\n\n")
     return Response(body="".join(parts), status_code=200,
                     headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
+
+
+def _settled_in_log(tenant: str, task_id: str, task: AgentTask, events: list[Event], after: int) -> bool:
+    """The task is settled and the event that settled it is in the log up to what this answer
+    sends. The task is saved settled a moment before that event is appended, so the task alone
+    would let a client stop (`done`) one event short."""
+    if task.status not in SETTLED:
+        return False
+    last = events[-1] if events else next(iter(agent_timeline.timeline(tenant, task_id, after=max(0, after - 1),
+                                                                       limit=1).events), None)
+    recorded = ((last.data.get("task") or {}).get("status") if last is not None else None)
+    return recorded in {status.value for status in SETTLED}
 
 
 def _resume_point(call: Call) -> int:

@@ -31,6 +31,7 @@ from chalicelib.store.memory.tasks import (
     MemoryTaskStore,
     MemoryTriggerStore,
 )
+from chalicelib.store.memory.triage import MemoryTriageStore
 
 __all__ = ["MemoryLogChunkStore", "MemoryRunsQueue", "MemoryState", "QueuedRun", "memory_backend"]
 
@@ -46,4 +47,5 @@ def memory_backend(state: MemoryState | None = None) -> Backend:
         rate_limits=MemoryRateCounter(state), heartbeats=MemoryHeartbeats(state), objects=MemoryObjects(state),
         pull=MemoryPullRunStore(state), execution=MemoryExecutionRecords(state),
         execution_keys=MemoryDataKeys(), agent_tasks=MemoryAgentTaskStore(state),
+        triage=MemoryTriageStore(state),
     )

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.engine.model import Run, Task
+from chalicelib.engine.ports import Triage
 from chalicelib.timefmt import from_iso, to_iso
 
 
@@ -73,6 +74,8 @@ class MemoryState:
     agent_tasks: dict[tuple[str, str], tuple[int, dict]] = field(default_factory=dict)
     #: tenant -> last agent task number handed out.
     agent_numbers: dict[str, int] = field(default_factory=dict)
+    #: (tenant, actor kind, actor ref, task id) -> the actor's triage of the task (agent inbox).
+    triage: dict[tuple[str, str, str, str], Triage] = field(default_factory=dict)
     #: role -> (at, count, data).
     heartbeats: dict[str, tuple[str, int, dict]] = field(default_factory=dict)
     #: (bucket, key) -> whole object bytes (configuration files kept in S3).
