@@ -206,6 +206,10 @@ class TasklaneRequestHandler(chalice_local.ChaliceRequestHandler):
         self._send_headers(headers)
 
 
+#: Connections the local server lets wait to be accepted (http.server's default is 5).
+LISTEN_BACKLOG = 128
+
+
 def _with_edges(server: chalice_local.LocalDevServer, app: Any, config: Any) -> chalice_local.LocalDevServer:
     server.server.RequestHandlerClass = functools.partial(TasklaneRequestHandler, app_object=app, config=config)
     return server
@@ -213,7 +217,11 @@ def _with_edges(server: chalice_local.LocalDevServer, app: Any, config: Any) -> 
 
 def create_server(app: Any, config: Any, host: str, port: int) -> chalice_local.LocalDevServer:
     """Chalice's local server (threaded, the same as `chalice local`'s) with tasklane's edges."""
-    return _with_edges(_CHALICE_CREATE_LOCAL_SERVER(app, config, host, port), app, config)
+    server = _with_edges(_CHALICE_CREATE_LOCAL_SERVER(app, config, host, port), app, config)
+    # http.server listens with a backlog of 5: 16 agents connecting at once got connection
+    # resets (bench/claim_contention.py). Listening again on a listening socket widens it.
+    server.server.socket.listen(LISTEN_BACKLOG)
+    return server
 
 
 def serve_edges_under_chalice_local() -> None:
