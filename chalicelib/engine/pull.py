@@ -18,6 +18,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from chalicelib.engine import backend
 from chalicelib.engine.model import EndReason, Run, RunStatus, TriggeredBy
@@ -94,7 +95,7 @@ def lease_length(seconds: float | None) -> timedelta:
 
 def enqueue(tenant: str, task_id: str, *, now: datetime, priority: str = DEFAULT_PRIORITY,
             channel: str | None = None, max_attempts: int = 3, status: TaskStatus | None = None,
-            extra: dict | None = None) -> Run:
+            extra: dict[str, Any] | None = None) -> Run:
     """Queue a new run of the task (attempt = previous + 1). Refused (`Conflict`) for a draft or
     canceled task, while the task has an open run, and past `max_attempts`. A blocked task's run
     is queued parked: no claim sees it until `set_claimable` (when the task turns ready)."""
@@ -298,7 +299,7 @@ def cancel(tenant: str, task_id: str, run_id: str, *, now: datetime, detail: str
 
 
 #: A pull-mode run's status as agents see it, for each ended run's reason.
-_ENDED_AS = {EndReason.SUCCESS: "completed", EndReason.STOPPED: "canceled"}
+_ENDED_AS: dict[EndReason | None, str] = {EndReason.SUCCESS: "completed", EndReason.STOPPED: "canceled"}
 
 
 def run_status(run: Run) -> str:

@@ -56,7 +56,7 @@ class SqsRunsQueue:
     def send_run(self, tenant: str, task_id: str, run_id: str, *, delay_seconds: float = 0.0) -> None:
         send_run(tenant, task_id, run_id, delay_seconds=delay_seconds)
 
-    def parse_run_message(self, payload: dict) -> tuple[str, str, str] | None:
+    def parse_run_message(self, payload: dict[str, Any]) -> tuple[str, str, str] | None:
         return parse_run_message(payload)
 
     def dead_letters(self, max_messages: int = 10) -> list[DeadLetter]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
 
 from pynamodb.exceptions import DoesNotExist
 
@@ -50,7 +51,7 @@ def put_task(
     name: str,
     enabled: bool,
     spec: TaskSpec,
-    document: dict | None,
+    document: dict[str, Any] | None,
     next_fire_at: datetime | None,
     due_shards: int,
     now: datetime,
@@ -165,7 +166,7 @@ class DynamoTaskStore:
         return get_task(tenant, task_id)
 
     def put_task(self, *, tenant: str, task_id: str, face: str, name: str, enabled: bool, spec: TaskSpec,
-                 document: dict | None, next_fire_at: datetime | None, due_shards: int, now: datetime,
+                 document: dict[str, Any] | None, next_fire_at: datetime | None, due_shards: int, now: datetime,
                  expected_revision: int | None, disabled_code: DisabledReason | None = None) -> Task:
         return put_task(tenant=tenant, task_id=task_id, face=face, name=name, enabled=enabled, spec=spec,
                         document=document, next_fire_at=next_fire_at, due_shards=due_shards, now=now,
@@ -181,5 +182,5 @@ class DynamoTaskStore:
                         first_chunk: int = 25) -> Iterator[tuple[Task, dict[str, str]]]:
         return tasks_by_update(tenant, face, descending=descending, after=after, first_chunk=first_chunk)
 
-    def disable(self, tenant: str, task_id: str, *, code: str, now: datetime) -> None:
+    def disable(self, tenant: str, task_id: str, *, code: DisabledReason, now: datetime) -> None:
         disable(tenant, task_id, code=code, now=now)

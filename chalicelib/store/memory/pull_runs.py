@@ -116,11 +116,13 @@ class MemoryPullRunStore:
     def expired_pull_leases(self, now: datetime, *, shards: tuple[str, ...],
                             limit: int | None = None) -> Iterator[tuple[str, str, str]]:
         with self._state.lock:
-            found = []
+            found: list[tuple[str, str, str]] = []
             for shard in shards:
-                held = sorted((self._state.runs[key].run.lease_until, key) for key, s in self._lease_shards.items()
-                              if s == shard and key in self._state.runs
-                              and self._state.runs[key].run.lease_until is not None
-                              and self._state.runs[key].run.lease_until <= now)
+                held: list[tuple[datetime, tuple[str, str, str]]] = []
+                for key, s in self._lease_shards.items():
+                    lease_until = self._state.runs[key].run.lease_until if key in self._state.runs else None
+                    if s == shard and lease_until is not None and lease_until <= now:
+                        held.append((lease_until, key))
+                held.sort()
                 found.extend(key for _, key in held[:limit])
         return iter(found)
