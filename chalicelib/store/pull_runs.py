@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.engine.model import EndReason, Run, RunStatus
@@ -33,7 +34,7 @@ def _lease_key(session: str) -> str:
     return f"lease#{session}"
 
 
-def _holder(session: str | None, token_hash: str | None, now: datetime) -> Any:
+def _holder(session: str | None, token_hash: str | None, now: datetime) -> Condition:
     condition = RunItem.status.is_in(*HELD)
     if session is not None:
         condition = condition & (RunItem.worker_id == session) & (RunItem.lease_until > to_iso(now))
@@ -42,12 +43,12 @@ def _holder(session: str | None, token_hash: str | None, now: datetime) -> Any:
     return condition
 
 
-def _release_actions() -> list:
+def _release_actions() -> list[Action]:
     return [RunItem.worker_id.remove(), RunItem.lease_until.remove(), RunItem.lease_shard.remove(),
             RunItem.claim_token_hash.remove()]
 
 
-def _transact(tenant: str, task_id: str, run_id: str, *, actions: list, condition: Any,
+def _transact(tenant: str, task_id: str, run_id: str, *, actions: list[Action], condition: Condition,
               session: str) -> Run | None:
     """Update the run under `condition` and delete `session`'s lease record, both or neither."""
     item = RunItem(task_key(tenant, task_id), run_id)
@@ -127,7 +128,7 @@ class DynamoPullRunStore:
     def touch_run(self, tenant: str, task_id: str, run_id: str, *, session: str, token_hash: str | None,
                   now: datetime, expected: frozenset[RunStatus], status: RunStatus | None = None,
                   lease_until: datetime | None = None) -> Run | None:
-        actions: list = []
+        actions: list[Action] = []
         if status is not None:
             actions.append(RunItem.status.set(status.value))
             if status is RunStatus.STARTING or status is RunStatus.RUNNING:
@@ -146,7 +147,7 @@ class DynamoPullRunStore:
         holder = session or _worker_of(tenant, task_id, run_id)
         if holder is None:
             return None
-        actions = [RunItem.status.set(RunStatus.ENDED.value), RunItem.end_reason.set(reason.value),
+        actions: list[Action] = [RunItem.status.set(RunStatus.ENDED.value), RunItem.end_reason.set(reason.value),
                    RunItem.exit_code.set(0 if reason is EndReason.SUCCESS else 1),
                    RunItem.ended_at.set(to_iso(now)), RunItem.lease_until.remove(), RunItem.lease_shard.remove()]
         if detail is not None:

@@ -36,14 +36,15 @@ def send_run(tenant: str, task_id: str, run_id: str, *, delay_seconds: float = 0
     )
 
 
-def dead_letters(max_messages: int = 10) -> list[dict]:
+def dead_letters(max_messages: int = 10) -> list[dict[str, Any]]:
     """Receive a batch from the dead-letter queue (for the maintenance role)."""
     current = settings.current()
     if not current.dead_letter_queue_url:
         return []
-    return _client().receive_message(
+    messages: list[dict[str, Any]] = _client().receive_message(
         QueueUrl=current.dead_letter_queue_url, MaxNumberOfMessages=max_messages, WaitTimeSeconds=0
     ).get("Messages", [])
+    return messages
 
 
 def delete_dead_letter(receipt_handle: str) -> None:

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist
+from pynamodb.expressions.condition import Condition
 
 from chalicelib.engine.model import DisabledReason, Subscription, Task, TaskSpec
 from chalicelib.errors import Conflict, NotFound
@@ -77,6 +78,7 @@ def put_task(
         revision=1 if expected_revision is None else expected_revision + 1,
         disabled_code=None if enabled else disabled_to_item(disabled_code),
     )
+    condition: Condition
     if expected_revision is None:
         condition = TaskItem.pk.does_not_exist()
     else:
