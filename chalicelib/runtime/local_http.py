@@ -25,8 +25,9 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlsplit
 
-from chalice import Response
+from chalice import Chalice, Response
 from chalice import local as chalice_local
+from chalice.config import Config
 
 from chalicelib.errors import MethodNotAllowed, NotFound, TasklaneError, Unauthenticated
 from chalicelib.observability import new_trace_id
@@ -128,9 +129,9 @@ def _with_edges(server: chalice_local.LocalDevServer, app: Any, config: Any) -> 
     return server
 
 
-def create_server(app: Any, config: Any, host: str, port: int) -> chalice_local.LocalDevServer:
+def create_server(app_obj: Chalice, config: Config, host: str, port: int) -> chalice_local.LocalDevServer:
     """Chalice's local server (threaded, the same as `chalice local`'s) with tasklane's edges."""
-    return _with_edges(_CHALICE_CREATE_LOCAL_SERVER(app, config, host, port), app, config)
+    return _with_edges(_CHALICE_CREATE_LOCAL_SERVER(app_obj, config, host, port), app_obj, config)
 
 
 def serve_edges_under_chalice_local() -> None:
