@@ -32,7 +32,12 @@ types: $(STAMP)
 # [tool.mutmut]), from scratch, within MUTATION_SECONDS; the score is printed even when the
 # budget runs out. Everything it writes goes to mutants/ (gitignored).
 MUTATION_SECONDS ?= 900
-mutation: $(STAMP)
+MUTATION_STAMP   := $(VENV)/.installed-mutation
+$(MUTATION_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev,mutation]'
+	touch $(MUTATION_STAMP)
+
+mutation: $(MUTATION_STAMP)
 	rm -rf mutants && mkdir -p mutants
 	timeout -s INT -k 30 $$(( $(MUTATION_SECONDS) - 40 )) $(BIN)/mutmut run --max-children $${MUTATION_JOBS:-2} \
 	  > mutants/run.log 2>&1; echo "mutmut exited $$? (124: stopped by the time budget); log in mutants/run.log"
