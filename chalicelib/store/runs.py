@@ -143,9 +143,11 @@ def finish_run(
 
 
 def request_stop(tenant: str, task_id: str, run_id: str) -> bool:
-    """Flag a pending or running run to stop; False if it has ended already."""
+    """Flag a pending or running run to stop; False if it has ended already or is gone."""
+    # `status <> ENDED` alone holds for a missing item: the update would create a run-less stub.
     return conditional(lambda: RunItem(task_key(tenant, task_id), run_id).update(
-        actions=[RunItem.stop_requested.set(True)], condition=RunItem.status != RunStatus.ENDED.value))
+        actions=[RunItem.stop_requested.set(True)],
+        condition=RunItem.sk.exists() & (RunItem.status != RunStatus.ENDED.value)))
 
 
 def delete_run(tenant: str, task_id: str, run_id: str) -> None:

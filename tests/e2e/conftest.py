@@ -108,14 +108,3 @@ def runtime():
     started = start_runtime()
     yield started
     stop_runtime(started)
-
-
-def wait_for(predicate, *, timeout: float = 15.0, interval: float = 0.2):
-    """Poll `predicate` until it returns something truthy; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout}s")

@@ -7,6 +7,7 @@ import json
 
 import pytest
 from openapi_spec_validator import validate
+from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 
 from tests.functional.test_daemon_api import call
 
@@ -16,15 +17,25 @@ def document(client) -> dict:
     return json.loads(client.http.get("/openapi.json").body)
 
 
+#: More `$ref` hops than any schema of the document takes (a cycle of references fails).
+MAX_REF_HOPS = 10
+
+
 def resolve(document: dict, schema: dict) -> dict:
     """A schema with its `$ref` (if any) followed into the components."""
-    while "$ref" in schema:
+    for _ in range(MAX_REF_HOPS):
+        if "$ref" not in schema:
+            return schema
         schema = document["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
-    return schema
+    raise AssertionError(f"more than {MAX_REF_HOPS} $ref hops: {schema['$ref']}")
 
 
 def test_the_document_is_valid_openapi_3_1(document):
-    validate(document)
+    assert document["openapi"].startswith("3.1.")
+    validate(document)  # raises on the first violation
+    broken = {**document, "paths": {**document["paths"], "/broken": {"get": {"responses": "none"}}}}
+    with pytest.raises(OpenAPIValidationError):  # the check above can fail: a broken document is refused
+        validate(broken)
 
 
 def test_the_document_lists_exactly_the_routes_the_app_serves():
