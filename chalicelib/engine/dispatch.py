@@ -33,7 +33,7 @@ MISSED_GRACE = timedelta(seconds=90)
 MAX_TICKS_PER_TASK = 300
 
 
-def dispatch_due(now: datetime, settings: Settings) -> dict:
+def dispatch_due(now: datetime, settings: Settings) -> dict[str, int]:
     """One dispatcher pass over every due shard; returns counts of what it did."""
     horizon = now + timedelta(seconds=settings.lookahead_seconds)
     grace = timedelta(seconds=settings.missed_grace_seconds)
@@ -52,7 +52,7 @@ def dispatch_due(now: datetime, settings: Settings) -> dict:
 
 
 def dispatch_task(tenant: str, task_id: str, *, now: datetime, horizon: datetime,
-                  grace: timedelta = MISSED_GRACE) -> dict:
+                  grace: timedelta = MISSED_GRACE) -> dict[str, int]:
     """Dispatch every tick of one task that is due by `horizon`."""
     counts = {"fired": 0, "missed": 0, "dst_skipped": 0}
     for _ in range(MAX_TICKS_PER_TASK):
@@ -69,6 +69,9 @@ def dispatch_task(tenant: str, task_id: str, *, now: datetime, horizon: datetime
             break
         if task.spec.kind == "service":
             services.reconcile(task, expected=due, now=now)
+            break
+        if task.spec.trigger is None:
+            _stop_unusable_trigger(task, due, reason="the task has a due time but no trigger")
             break
         try:
             sched = parse_trigger(task.spec.trigger)

@@ -70,7 +70,7 @@ def _crash_pending(tenant: str, task_id: str, run_id: str, *, now: datetime) -> 
         run_engine.after_finish(ended, now=now)
 
 
-def run_maintenance(now: datetime) -> dict:
+def run_maintenance(now: datetime) -> dict[str, int]:
     """One maintenance pass; returns counts of what it did."""
     return {"crashed": sweep_expired_leases(now), "dead_letters": drain_dead_letters(now),
             "requeued": agent_runs.requeue_expired(now)}

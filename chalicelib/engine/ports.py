@@ -88,7 +88,7 @@ class TaskStore(Protocol):
         ...
 
     def put_task(self, *, tenant: str, task_id: str, face: str, name: str, enabled: bool, spec: TaskSpec,
-                 document: dict | None, next_fire_at: datetime | None, due_shards: int, now: datetime,
+                 document: dict[str, Any] | None, next_fire_at: datetime | None, due_shards: int, now: datetime,
                  expected_revision: int | None, disabled_code: DisabledReason | None = None) -> Task:
         """Create (`expected_revision` None) or replace a task, keeping its trigger state, slots
         and counters; its chain edges follow `spec.subscriptions`. A lost race is a `Conflict`."""
@@ -268,7 +268,7 @@ class RunsQueue(Protocol):
         """Ask for the run to start `delay_seconds` from now (rounded up, at most 15 minutes)."""
         ...
 
-    def parse_run_message(self, payload: dict) -> tuple[str, str, str] | None:
+    def parse_run_message(self, payload: dict[str, Any]) -> tuple[str, str, str] | None:
         """(tenant, task id, run id) of a message body this queue sent, or None if it is not one."""
         ...
 

@@ -349,7 +349,7 @@ def cancel(tenant: str, task_id: str, run_id: str, *, now: datetime, detail: str
 
 
 #: A pull-mode run's status as agents see it, for each ended run's reason.
-_ENDED_AS = {EndReason.SUCCESS: "completed", EndReason.STOPPED: "canceled"}
+_ENDED_AS: dict[EndReason | None, str] = {EndReason.SUCCESS: "completed", EndReason.STOPPED: "canceled"}
 
 
 def run_status(run: Run) -> str:

@@ -15,7 +15,7 @@ import functools
 import json
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -100,7 +100,7 @@ class Call:
         return None if raw is None else request_models.decode(self.body_model, raw, location=location)
 
     def header(self, name: str) -> str | None:
-        return (self.request.headers or {}).get(name.lower())
+        return request_headers(self.request).get(name.lower())
 
     def json_body(self, *, required: bool = True) -> Any:
         """The request body parsed as strict JSON; `BadRequest` naming the field if it is not."""
@@ -110,6 +110,11 @@ class Call:
                 raise BadRequest("body: is required", problems=[FieldProblem(location="body", message="is required")])
             return None
         return body.parse_json(raw)
+
+
+def request_headers(request: Request) -> Mapping[str, Any]:
+    """The request's headers by lower-case name (empty when it has none)."""
+    return request.headers or {}
 
 
 def principal_from_request(request: Request) -> Principal:
@@ -129,19 +134,19 @@ def principal_from_request(request: Request) -> Principal:
             actor_kind=context.get("actor_kind") or None,
             session=context.get("session") or None,
         )
-    token = bearer_token((request.headers or {}).get("authorization"))
+    token = bearer_token(request_headers(request).get("authorization"))
     return verify_token(settings.current().jwt_secret, token)
 
 
 def trace_id_from(request: Request) -> str | None:
     """The caller's `X-Trace-Id` if it is a short safe token; None (generate one) otherwise."""
-    incoming = (request.headers or {}).get("x-trace-id")
+    incoming = request_headers(request).get("x-trace-id")
     return incoming if incoming and TRACE_ID_PATTERN.fullmatch(incoming) else None
 
 
 def check_body(request: Request) -> None:
     """Refuse an oversized body (413) or one of a media type no route takes (415), unread."""
-    headers = request.headers or {}
+    headers = request_headers(request)
     body.check_size(request.raw_body, headers.get("content-length"))
     if not request.raw_body:
         return

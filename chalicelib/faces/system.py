@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from chalice import Blueprint, Response
 
 from chalicelib import __version__
@@ -36,7 +38,7 @@ def health(call: Call) -> Response:
     """Version, whether the backend answers, and when each background role last ran."""
     try:
         roles = heartbeats()
-        backend = {"reachable": True}
+        backend: dict[str, Any] = {"reachable": True}
     except NotReady as exc:
         roles, backend = {}, {"reachable": False, "error": exc.message}
     body = {

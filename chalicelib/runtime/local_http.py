@@ -30,8 +30,9 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from chalice import Response
+from chalice import Chalice, Response
 from chalice import local as chalice_local
+from chalice.config import Config
 
 from chalicelib.errors import BadRequest, MethodNotAllowed, NotFound, TasklaneError, Unauthenticated
 from chalicelib.faces.body import MAX_BODY_BYTES
@@ -215,9 +216,9 @@ def _with_edges(server: chalice_local.LocalDevServer, app: Any, config: Any) -> 
     return server
 
 
-def create_server(app: Any, config: Any, host: str, port: int) -> chalice_local.LocalDevServer:
+def create_server(app_obj: Chalice, config: Config, host: str, port: int) -> chalice_local.LocalDevServer:
     """Chalice's local server (threaded, the same as `chalice local`'s) with tasklane's edges."""
-    server = _with_edges(_CHALICE_CREATE_LOCAL_SERVER(app, config, host, port), app, config)
+    server = _with_edges(_CHALICE_CREATE_LOCAL_SERVER(app_obj, config, host, port), app_obj, config)
     # http.server listens with a backlog of 5: 16 agents connecting at once got connection
     # resets (bench/claim_contention.py). Listening again on a listening socket widens it.
     server.server.socket.listen(LISTEN_BACKLOG)

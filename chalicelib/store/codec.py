@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, fields
 from enum import Enum
-from typing import Any
+from typing import Any, overload
 
 from chalicelib.engine.model import (
     Backoff,
@@ -46,6 +46,12 @@ _STORED_DISABLED = {
 _DISABLED_FROM_STORED = {stored: reason for reason, stored in _STORED_DISABLED.items()}
 
 
+@overload
+def disabled_to_item(reason: DisabledReason) -> str: ...
+@overload
+def disabled_to_item(reason: None) -> None: ...
+@overload
+def disabled_to_item(reason: DisabledReason | None) -> str | None: ...
 def disabled_to_item(reason: DisabledReason | None) -> str | None:
     """The stored spelling of why a task is disabled."""
     return _STORED_DISABLED[DisabledReason(reason)] if reason is not None else None

@@ -25,7 +25,7 @@ from chalicelib.settings import Settings
 SYSTEM_TENANT = "_system"
 
 
-class DueIndex(GlobalSecondaryIndex):
+class DueIndex(GlobalSecondaryIndex["TaskItem"]):
     """Sparse: only tasks with a pending time trigger carry `due_shard`/`next_fire_at`."""
 
     class Meta:
@@ -36,7 +36,7 @@ class DueIndex(GlobalSecondaryIndex):
     next_fire_at = UnicodeAttribute(range_key=True)
 
 
-class UpdatedIndex(GlobalSecondaryIndex):
+class UpdatedIndex(GlobalSecondaryIndex["TaskItem"]):
     """A face's tasks of one tenant in `updated_at` order, for lists paged by key, not offset."""
 
     class Meta:
@@ -52,6 +52,9 @@ class TaskItem(Model):
 
     class Meta:
         table_name = "tasklane-tasks"
+        # Declared, not set: PynamoDB fills both in from its settings, and bind() rebinds them.
+        region: str | None
+        host: str | None
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
@@ -82,7 +85,9 @@ class TaskItem(Model):
     #: Ids of the runs holding a concurrency slot (a conditional ADD keeps it <= parallelism).
     active_runs = UnicodeSetAttribute(null=True)
     #: FIFO of run ids waiting for a slot (overlap policy `queue`).
-    waiting = ListAttribute(of=UnicodeAttribute, null=True)
+    # PynamoDB types `of` as the element type itself, so a list of strings declared with its
+    # element attribute class needs the value type spelled out.
+    waiting: ListAttribute[str] = ListAttribute(of=UnicodeAttribute, null=True)  # type: ignore[arg-type]
 
     due_index = DueIndex()
     updated_index = UpdatedIndex()
@@ -121,7 +126,7 @@ class TriageItem(Model):
     updated_at = UnicodeAttribute()
 
 
-class RunByIdIndex(GlobalSecondaryIndex):
+class RunByIdIndex(GlobalSecondaryIndex["RunItem"]):
     class Meta:
         index_name = "by_id"
         projection = KeysOnlyProjection()
@@ -129,7 +134,7 @@ class RunByIdIndex(GlobalSecondaryIndex):
     run_key = UnicodeAttribute(hash_key=True)
 
 
-class QueuedIndex(GlobalSecondaryIndex):
+class QueuedIndex(GlobalSecondaryIndex["RunItem"]):
     """Sparse: only queued runs carry `queue_partition`/`queue_rank`."""
 
     class Meta:
@@ -140,7 +145,7 @@ class QueuedIndex(GlobalSecondaryIndex):
     queue_rank = UnicodeAttribute(range_key=True)
 
 
-class TenantRunsIndex(GlobalSecondaryIndex):
+class TenantRunsIndex(GlobalSecondaryIndex["RunItem"]):
     """Every run of a tenant by creation time."""
 
     class Meta:
@@ -151,7 +156,7 @@ class TenantRunsIndex(GlobalSecondaryIndex):
     created_key = UnicodeAttribute(range_key=True)
 
 
-class LeaseIndex(GlobalSecondaryIndex):
+class LeaseIndex(GlobalSecondaryIndex["RunItem"]):
     """Sparse: only running runs carry `lease_shard`/`lease_until`."""
 
     class Meta:

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
@@ -35,7 +36,7 @@ def _lease_key(session: str) -> str:
     return f"lease#{session}"
 
 
-def _holder(session: str | None, token_hash: str | None, now: datetime) -> Any:
+def _holder(session: str | None, token_hash: str | None, now: datetime) -> Condition:
     condition = RunItem.status.is_in(*HELD)
     if session is not None:
         condition = condition & (RunItem.worker_id == session) & (RunItem.lease_until > to_iso(now))
@@ -49,7 +50,7 @@ def _release_actions() -> list[Action]:
             RunItem.claim_token_hash.remove(), RunItem.claimed_at.remove(), RunItem.heartbeat_at.remove()]
 
 
-def _transact(tenant: str, task_id: str, run_id: str, *, actions: list[Action], condition: Any,
+def _transact(tenant: str, task_id: str, run_id: str, *, actions: list[Action], condition: Condition,
               session: str) -> Run | None:
     """Update the run under `condition` and delete `session`'s lease record, both or neither."""
     item = RunItem(task_key(tenant, task_id), run_id)

@@ -6,6 +6,8 @@ task's parallelism); `waiting` is the list of run ids waiting for one (overlap p
 
 from __future__ import annotations
 
+from functools import partial
+
 from pynamodb.expressions.condition import size
 
 from chalicelib.engine.model import Task
@@ -66,8 +68,8 @@ def pop_waiting(tenant: str, task_id: str) -> str | None:
         if not waiting:
             return None
         head = waiting[0]
-        if conditional(lambda head=head: TaskItem(tenant, task_sk(task_id)).update(
-                actions=[TaskItem.waiting[0].remove()], condition=TaskItem.waiting[0] == head)):
+        if conditional(partial(TaskItem(tenant, task_sk(task_id)).update,
+                               actions=[TaskItem.waiting[0].remove()], condition=TaskItem.waiting[0] == head)):
             return head
     return None
 
@@ -82,8 +84,9 @@ def remove_waiting(tenant: str, task_id: str, run_id: str) -> None:
         if run_id not in waiting:
             return
         index = waiting.index(run_id)
-        if conditional(lambda index=index: TaskItem(tenant, task_sk(task_id)).update(
-                actions=[TaskItem.waiting[index].remove()], condition=TaskItem.waiting[index] == run_id)):
+        if conditional(partial(TaskItem(tenant, task_sk(task_id)).update,
+                               actions=[TaskItem.waiting[index].remove()],
+                               condition=TaskItem.waiting[index] == run_id)):
             return
 
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
 
 from pynamodb.exceptions import DoesNotExist
+from pynamodb.expressions.condition import Condition
 
 from chalicelib.engine.model import DisabledReason, Subscription, Task, TaskSpec
 from chalicelib.errors import Conflict, NotFound
@@ -50,7 +52,7 @@ def put_task(
     name: str,
     enabled: bool,
     spec: TaskSpec,
-    document: dict | None,
+    document: dict[str, Any] | None,
     next_fire_at: datetime | None,
     due_shards: int,
     now: datetime,
@@ -76,6 +78,7 @@ def put_task(
         revision=1 if expected_revision is None else expected_revision + 1,
         disabled_code=None if enabled else disabled_to_item(disabled_code),
     )
+    condition: Condition
     if expected_revision is None:
         condition = TaskItem.pk.does_not_exist()
     else:
@@ -165,7 +168,7 @@ class DynamoTaskStore:
         return get_task(tenant, task_id)
 
     def put_task(self, *, tenant: str, task_id: str, face: str, name: str, enabled: bool, spec: TaskSpec,
-                 document: dict | None, next_fire_at: datetime | None, due_shards: int, now: datetime,
+                 document: dict[str, Any] | None, next_fire_at: datetime | None, due_shards: int, now: datetime,
                  expected_revision: int | None, disabled_code: DisabledReason | None = None) -> Task:
         return put_task(tenant=tenant, task_id=task_id, face=face, name=name, enabled=enabled, spec=spec,
                         document=document, next_fire_at=next_fire_at, due_shards=due_shards, now=now,
@@ -181,5 +184,5 @@ class DynamoTaskStore:
                         first_chunk: int = 25) -> Iterator[tuple[Task, dict[str, str]]]:
         return tasks_by_update(tenant, face, descending=descending, after=after, first_chunk=first_chunk)
 
-    def disable(self, tenant: str, task_id: str, *, code: str, now: datetime) -> None:
+    def disable(self, tenant: str, task_id: str, *, code: DisabledReason, now: datetime) -> None:
         disable(tenant, task_id, code=code, now=now)

@@ -41,7 +41,7 @@ def _run_list(call: Call, rendered: list[dict[str, Any]], *, list_name: str) -> 
     return json_response({"data": page.items, "links": page.links})
 
 
-_RUN_LIST_ROUTE = {"query": SchedulingRunListQuery, "response": RUN_LIST, "description": tier(1)}
+_RUN_LIST_ROUTE: dict[str, Any] = {"query": SchedulingRunListQuery, "response": RUN_LIST, "description": tier(1)}
 
 
 @face.route(BASE + "/{id}/runs", methods=["GET"], **_RUN_LIST_ROUTE)

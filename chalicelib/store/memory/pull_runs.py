@@ -130,7 +130,7 @@ class MemoryPullRunStore:
         with self._state.lock:
             found: list[tuple[str, str, str]] = []
             for shard in shards:
-                held = []
+                held: list[tuple[datetime, tuple[str, str, str]]] = []
                 for key, at in self._lease_shards.items():
                     row = self._state.runs.get(key)
                     until = row.run.lease_until if row is not None else None

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
 
 from chalicelib.engine.model import DisabledReason, Run, Subscription, Task, TaskSpec
 from chalicelib.engine.ports import Occupancy
@@ -31,7 +32,7 @@ class _Tasks:
             raise NotFound(f"task {task_id} not found")
         return row
 
-    def _change(self, row: TaskRow, **changes: object) -> None:
+    def _change(self, row: TaskRow, **changes: Any) -> None:
         row.task = dataclasses.replace(row.task, **changes)
 
 
@@ -43,7 +44,7 @@ class MemoryTaskStore(_Tasks):
             return _fresh(self._row(tenant, task_id))
 
     def put_task(self, *, tenant: str, task_id: str, face: str, name: str, enabled: bool, spec: TaskSpec,
-                 document: dict | None, next_fire_at: datetime | None, due_shards: int, now: datetime,
+                 document: dict[str, Any] | None, next_fire_at: datetime | None, due_shards: int, now: datetime,
                  expected_revision: int | None, disabled_code: DisabledReason | None = None) -> Task:
         pending = bool(next_fire_at and enabled)
         task = Task(
