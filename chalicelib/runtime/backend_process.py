@@ -23,10 +23,11 @@ def serve(port: int = 0) -> tuple[Any, int]:
     server and the port it took."""
     from moto.server import ThreadedMotoServer
 
-    from chalicelib.runtime import moto_isolation
+    from chalicelib.runtime import moto_indexes, moto_isolation
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log would drown the runtime's
     moto_isolation.install()
+    moto_indexes.install()  # queries cost what they return, as on DynamoDB
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     return server, server.get_host_and_port()[1]
