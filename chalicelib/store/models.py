@@ -83,6 +83,9 @@ class TaskItem(Model):
     active_runs = UnicodeSetAttribute(null=True)
     #: FIFO of run ids waiting for a slot (overlap policy `queue`).
     waiting = ListAttribute(of=UnicodeAttribute, null=True)
+    #: False: no task subscribes to this one; true (or absent, as on items older than it): one
+    #: may. Set before a finish could need it (store/subscriptions.py), never cleared.
+    subscribed = BooleanAttribute(null=True)
 
     due_index = DueIndex()
     updated_index = UpdatedIndex()
