@@ -398,11 +398,12 @@ def _indexed_query(table: Any, index: _TableIndex, hash_key: Any, range_comparis
         item = _current(table, entries[position][-1])
         if item is None:
             raise RuntimeError(f"tasklane moto index out of step with table {table.name}")
-        if len(results) == limit or result_size + item.size() > RESULT_SIZE_LIMIT:
+        size = item.size()
+        if len(results) == limit or result_size + size > RESULT_SIZE_LIMIT:
             last_evaluated_key = table._get_last_evaluated_key(results[-1], index_name)
             break
         results.append(item)
-        result_size += item.size()
+        result_size += size
         last_position = position
     else:
         # moto walks on past the matching run to the partition's end and stops at the next item
