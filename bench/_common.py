@@ -14,6 +14,7 @@ os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ.setdefault("TASKLANE_JWT_SECRET", "bench-secret-bench-secret-bench-secret")
+os.environ.setdefault("TASKLANE_COMMAND_TENANTS", "*")  # as `tasklane local`: the benchmarks run commands
 
 
 def bind_backend(stage: str, endpoint: str | None):

@@ -1,5 +1,7 @@
 """No-op command runs completed per second: through the local runtime (SQS poller, 4 workers)
-and through the worker Lambda handler called directly, so the runtime's overhead is visible.
+and through the worker Lambda handler called directly, so the runtime's overhead is visible;
+and the AWS requests one run costs (botocore wrapped, on the handler path): to create it (the API
+call) and to execute it (the worker), by service and operation.
 
     .venv/bin/python bench/run_throughput.py [--runs 300] [--workers 4] [--stored N] [--data-dir PATH]
 
@@ -26,6 +28,39 @@ from _common import bind_backend, start_local_runtime
 os.environ.setdefault("TASKLANE_COMMAND_TENANTS", "*")  # the benchmark's tenants run commands
 
 SPEC = None
+
+
+class RequestCounter:
+    """Counts every botocore request (boto3 and PynamoDB both go through BaseClient._make_api_call)."""
+
+    def __init__(self) -> None:
+        import collections
+
+        self.counts: collections.Counter[tuple[str, str]] = collections.Counter()
+
+    def __enter__(self) -> RequestCounter:
+        from botocore.client import BaseClient
+
+        self._real = real = BaseClient._make_api_call
+        counts = self.counts
+
+        def counted(client, operation_name, api_params):
+            counts[(client.meta.service_model.service_name, operation_name)] += 1
+            return real(client, operation_name, api_params)
+
+        BaseClient._make_api_call = counted
+        return self
+
+    def __exit__(self, *exc) -> None:
+        from botocore.client import BaseClient
+
+        BaseClient._make_api_call = self._real
+
+    def report(self, title: str, runs: int) -> str:
+        lines = [f"{title}: {sum(self.counts.values()) / runs:.2f} requests/run"]
+        for (service, operation), count in sorted(self.counts.items()):
+            lines.append(f"    {service:9} {operation:22} {count / runs:.2f}")
+        return "\n".join(lines)
 
 
 def _noop_task(tasks, task_id: str):
@@ -100,12 +135,12 @@ def prefill(data_dir: Path, stored: int) -> float:
     return time.perf_counter() - started
 
 
-def through_handler(runs_wanted: int) -> float:
+def through_handler(runs_wanted: int) -> tuple[float, RequestCounter, RequestCounter]:
     from moto import mock_aws
 
-    from chalicelib.runtime import moto_isolation
+    from chalicelib.runtime import moto_indexes
 
-    moto_isolation.install()  # the same backend behaviour as the runtime's embedded server
+    moto_indexes.install()  # the same backend behaviour as the runtime's embedded server
     with mock_aws():
         bind_backend("direct", None)
         import app as app_module
@@ -119,8 +154,10 @@ def through_handler(runs_wanted: int) -> float:
             {"v": 1, "tenant": tenant, "task_id": task_id, "run_id": run_id})
         task = _noop_task(tasks, "throughput")
         started = time.perf_counter()
-        for _ in range(runs_wanted):
-            runs.trigger_run(task, triggered_by=TriggeredBy.API, now=datetime.now(UTC))
+        with RequestCounter() as creating:
+            for _ in range(runs_wanted):
+                runs.trigger_run(task, triggered_by=TriggeredBy.API, now=datetime.now(UTC))
+        executing = RequestCounter().__enter__()
         for offset in range(0, len(messages), 10):
             batch = messages[offset:offset + 10]
             event = {"Records": [{"messageId": str(uuid.uuid4()), "receiptHandle": "r", "body": json.dumps(m),
@@ -128,8 +165,9 @@ def through_handler(runs_wanted: int) -> float:
                                   "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:1:q",
                                   "awsRegion": "us-east-1"} for m in batch]}
             app_module.run_worker(event, None)
+        executing.__exit__(None, None, None)
         queue.send_run = real_send  # the runtime half sends for real
-        return runs_wanted / (time.perf_counter() - started)
+        return runs_wanted / (time.perf_counter() - started), creating, executing
 
 
 def durable_write_cost(data_dir: Path | None, writes: int = 2000) -> float:
@@ -179,7 +217,7 @@ def main() -> None:
                         help="the runtime's dispatcher tick; a long one keeps the dispatcher's (and maintenance's)"
                              " index queries out of the figure")
     args = parser.parse_args()
-    direct = None if args.no_direct else through_handler(args.runs)
+    direct, creating, executing = (None, None, None) if args.no_direct else through_handler(args.runs)
     local, startup, said = through_runtime(args.runs, args.workers, tick=args.tick)
     print(f"no-op command runs: {args.runs}")
     if direct is not None:
@@ -188,6 +226,11 @@ def main() -> None:
           f" start-up {startup:.2f} s")
     if direct is not None:
         print(f"runtime overhead: x{direct / local:.2f}")
+    if creating is not None and executing is not None:
+        print(creating.report("creating a run (API trigger; its SQS send is stubbed here, 1 SendMessage in the "
+                              "runtime)", args.runs))
+        print(executing.report("executing a no-op run (worker path; the runtime's SQS receive/delete are per "
+                               "batch, not counted)", args.runs))
     if args.ephemeral:
         memory, memory_startup, _ = through_runtime(args.runs, args.workers, tick=args.tick, ephemeral=True)
         print(f"local runtime --ephemeral (nothing kept): {memory:.1f} runs/s; start-up {memory_startup:.2f} s")

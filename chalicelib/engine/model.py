@@ -224,6 +224,9 @@ class Task:
     disabled_code: DisabledReason | None = None
     #: Runs waiting for a slot (overlap policy `queue`), oldest first.
     waiting: tuple[str, ...] = ()
+    #: False only when no task subscribes to this one (a finish then skips the subscriber
+    #: lookup); True when one does or may (the store may keep it set after the last one left).
+    may_have_subscribers: bool = True
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -139,6 +139,13 @@ class SlotStore(Protocol):
         all are held or the task is gone."""
         ...
 
+    def start_with_slot(self, run: Run, parallelism: int, *, worker_id: str, now: datetime,
+                        lease_until: datetime) -> Run | None:
+        """`acquire_slot` for the pending `run` and `RunStore.start_run` it, both or neither, in
+        one request: the started run, or None (nothing written) when the slots are full, the task
+        is gone, or the run is not pending or has a stop requested."""
+        ...
+
     def release_slot(self, tenant: str, task_id: str, run_id: str) -> Task | None:
         """Give back `run_id`'s slot: the task as the write left it, or None if it held none."""
         ...

@@ -80,14 +80,21 @@ def handle_message(
     if run.stop_requested:
         run_engine.cancel_pending(run, now=clock(), detail="stopped before it started")
         return
-    if not _take_slot(task, run, now=clock()):
-        return
     me = worker_id()
     now = clock()
-    started = backend.current().runs.start_run(tenant, task_id, run_id, worker_id=me, now=now, lease_until=now + LEASE)
-    if started is None:
-        backend.current().slots.release_slot(tenant, task_id, run_id)
-        return
+    # The common case in one request: a free slot taken and the run started together.
+    started = backend.current().slots.start_with_slot(run, task.spec.parallelism, worker_id=me, now=now,
+                                                      lease_until=now + LEASE)
+    if started is None:  # the slots are full, the task went, or the run moved on: step by step
+        run = run_engine.pending_run(tenant, task_id, run_id)
+        if run is None or not _take_slot(task, run, now=clock()):
+            return
+        now = clock()
+        started = backend.current().runs.start_run(tenant, task_id, run_id, worker_id=me, now=now,
+                                                   lease_until=now + LEASE)
+        if started is None:
+            backend.current().slots.release_slot(tenant, task_id, run_id)
+            return
     execute(task, started, worker=me, clock=clock)
 
 

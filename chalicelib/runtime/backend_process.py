@@ -30,10 +30,11 @@ def serve(port: int = 0) -> tuple[Any, int]:
     server and the port it took."""
     from moto.server import ThreadedMotoServer
 
-    from chalicelib.runtime import moto_isolation
+    from chalicelib.runtime import moto_indexes, moto_isolation
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log would drown the runtime's
     moto_isolation.install()
+    moto_indexes.install()  # queries cost what they return, as on DynamoDB
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     return server, server.get_host_and_port()[1]
@@ -50,6 +51,11 @@ def open_data_dir(data_dir: str, *, port: int, stage: str, region: str) -> Any:
     for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         os.environ.setdefault(key, "testing")
     created = create_resources(stage=stage, region=region, endpoint_url=f"http://127.0.0.1:{port}")
+    from chalicelib.runtime import moto_indexes
+
+    # Loading fills moto's tables directly: their query indexes are built again from what loaded.
+    if moto_indexes.forget not in durability.AFTER_LOAD:
+        durability.AFTER_LOAD.append(moto_indexes.forget)
     return durability.attach(Path(data_dir), runs_table=created.env.get("TASKLANE_RUNS_TABLE"))
 
 

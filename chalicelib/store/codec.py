@@ -127,6 +127,7 @@ def task_from_item(item: TaskItem) -> Task:
         consecutive_failures=int(item.consecutive_failures or 0),
         disabled_code=_DISABLED_FROM_STORED.get(item.disabled_code or ""),
         waiting=tuple(item.waiting or ()),
+        may_have_subscribers=item.subscribed is not False,
     )
 
 

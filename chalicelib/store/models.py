@@ -88,6 +88,9 @@ class TaskItem(Model):
     # PynamoDB types `of` as the element type itself, so a list of strings declared with its
     # element attribute class needs the value type spelled out.
     waiting: ListAttribute[str] = ListAttribute(of=UnicodeAttribute, null=True)  # type: ignore[arg-type]
+    #: False: no task subscribes to this one; true (or absent, as on items older than it): one
+    #: may. Set before a finish could need it (store/subscriptions.py), never cleared.
+    subscribed = BooleanAttribute(null=True)
 
     due_index = DueIndex()
     updated_index = UpdatedIndex()

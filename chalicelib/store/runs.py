@@ -70,19 +70,27 @@ def start_run(
     tenant: str, task_id: str, run_id: str, *, worker_id: str, now: datetime, lease_until: datetime
 ) -> Run | None:
     """PENDING -> RUNNING with a lease, if still pending. None if someone else got there first."""
-    shard = str(int(time.time() * 1000) % LEASE_SHARDS)
     item = RunItem(task_key(tenant, task_id), run_id)
     started = conditional(lambda: item.update(
-        actions=[
-            RunItem.status.set(RunStatus.RUNNING.value),
-            RunItem.worker_id.set(worker_id),
-            RunItem.started_at.set(to_iso(now)),
-            RunItem.lease_until.set(to_iso(lease_until)),
-            RunItem.lease_shard.set(shard),
-        ],
-        condition=(RunItem.status == RunStatus.PENDING.value) & (RunItem.stop_requested != True),  # noqa: E712
-    ))
+        actions=start_actions(worker_id=worker_id, now=now, lease_until=lease_until), condition=startable()))
     return run_from_item(item) if started else None  # the update returned the whole item: no second read
+
+
+def start_actions(*, worker_id: str, now: datetime, lease_until: datetime) -> list[Any]:
+    """The writes of PENDING -> RUNNING (see `start_run`)."""
+    shard = str(int(time.time() * 1000) % LEASE_SHARDS)
+    return [
+        RunItem.status.set(RunStatus.RUNNING.value),
+        RunItem.worker_id.set(worker_id),
+        RunItem.started_at.set(to_iso(now)),
+        RunItem.lease_until.set(to_iso(lease_until)),
+        RunItem.lease_shard.set(shard),
+    ]
+
+
+def startable() -> Any:
+    """The condition of PENDING -> RUNNING: still pending, no stop requested."""
+    return (RunItem.status == RunStatus.PENDING.value) & (RunItem.stop_requested != True)  # noqa: E712
 
 
 def renew_lease(

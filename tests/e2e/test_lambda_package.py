@@ -280,8 +280,8 @@ def test_the_command_function_runs_a_command_with_only_the_environment_it_is_han
 
 #: Modules a deployed function must never import: the emulated backend, the local runtime, tests.
 LOCAL_ONLY = ("moto", "tests", "chalicelib.runtime.local", "chalicelib.runtime.backend_process",
-              "chalicelib.runtime.moto_isolation", "chalicelib.runtime.event_sources",
-              "chalicelib.runtime.resources")
+              "chalicelib.runtime.moto_isolation", "chalicelib.runtime.moto_indexes",
+              "chalicelib.runtime.event_sources", "chalicelib.runtime.resources")
 
 
 def test_no_function_reads_a_file_outside_the_package_or_imports_local_or_test_code(
