@@ -285,11 +285,12 @@ class RestApi:
         return resource, params
 
     def request(self, method: str, path: str, *, token: str | None = None, body: Any = None,
-                query: dict[str, str] | None = None) -> Response:
+                query: dict[str, str] | None = None, headers: dict[str, str] | None = None) -> Response:
         resource, params = self._route(path)
         operation = self.paths[resource].get(method.lower())
         assert operation is not None, f"the packaged API has no {method} {resource}"
-        headers = {"Host": "abc123.execute-api.us-east-1.amazonaws.com", "Accept": "application/json"}
+        headers = {"Host": "abc123.execute-api.us-east-1.amazonaws.com", "Accept": "application/json",
+                   **(headers or {})}
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
         if body is not None:

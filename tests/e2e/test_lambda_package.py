@@ -38,6 +38,7 @@ from tests.e2e.lambda_sandbox import (
     scheduled_event,
     sqs_event,
 )
+from tests.functional.execution_support import secret_header, strategy
 from tests.unit.test_requirements import packaged_dependencies
 from tests.waiting import wait_until
 
@@ -80,7 +81,7 @@ def backend():
 def aws(backend):
     session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
                                     region_name=REGION)
-    return {svc: session.client(svc, endpoint_url=backend.url) for svc in ("sqs", "s3", "secretsmanager")}
+    return {svc: session.client(svc, endpoint_url=backend.url) for svc in ("sqs", "s3", "secretsmanager", "kms")}
 
 
 @pytest.fixture(scope="module")
@@ -93,6 +94,9 @@ def stack(package, backend, aws):
         env_name = resource.get("Metadata", {}).get("Tasklane", {}).get("Env")
         if env_name:
             refs[logical_id] = created.env[env_name]
+    # The template's KMS key that wraps the execution face's data keys, as the deploy creates it.
+    assert template["Resources"]["ExecutionKey"]["Type"] == "AWS::KMS::Key"
+    refs["ExecutionKey"] = aws["kms"].create_key(Description="tasklane execution secrets")["KeyMetadata"]["KeyId"]
     secret_name = resolve_environment(template, "APIHandler", refs)["TASKLANE_JWT_SECRET_NAME"]
     aws["secretsmanager"].create_secret(Name=secret_name, SecretString=SECRET)
     return {"template": template, "refs": refs}
@@ -201,6 +205,24 @@ def test_an_authorized_read_on_each_face(api):
     assert scheduling.json["data"] == []
     daemon = api.request("GET", "/daemon/api/tasks", token=token())
     assert daemon.status == 200, daemon.body
+    agent = api.request("GET", "/api/tasks", token=token())
+    assert agent.status == 200, agent.body
+
+
+def test_an_execution_strategy_is_sealed_with_the_stacks_kms_key_and_its_secrets_never_come_back(api):
+    body = strategy(name="package-billing")
+    del body["settings"]["onCreateTasks"]  # nothing due now: the dispatcher test counts what fires
+    for place in ("baseUrls", "authorization"):
+        body["settings"]["services"][0][place][0]["environment"] = STAGE
+    created = api.request("POST", "/execution-strategy", token=token(), body=body,
+                          headers={"Strategy-Secret": secret_header()})
+    assert created.status == 201, created.body
+    assert "very-private-value" not in created.body and "another-private-value" not in created.body
+    instance = api.request("POST", "/execution-instance", token=token(), body={
+        "strategyId": "package-billing", "startDate": "2030-01-31T00:00:00Z"},
+        headers={"Strategy-Secret": secret_header()})
+    assert instance.status == 201, instance.body
+    assert instance.json["cycle"] == 1 and instance.json["status"] == "ACTIVE"
 
 
 def test_a_write_with_a_bad_token_is_refused_in_the_faces_shape_and_writes_nothing(api):
