@@ -388,3 +388,16 @@ def test_a_final_step_ends_the_walk_even_when_it_names_a_next_step():
     task = Task(key="t", initial_step="a", steps=chain("a", "b", a={"final": True}))
     service = Service()
     assert walk(task, service).kind is VerdictKind.PROCESSED and service.called == ["a"]
+
+
+def test_progress_survives_storage_as_json_unchanged():
+    import json
+
+    task = Task(key="t", initial_step="a", retry_config=Retry(times=1), steps=chain("a", "b", "c"))
+    waiting = walk(task, Service(a=[StepCall(success=True, data={"n": 1}, http={"response": {"status": 202}},
+                                             waits=True)])).progress
+    resumed = resume(task, waiting, correlation_id="ev-1.1.a", body={"paid": True})
+    failed = walk(task, Service(b=[FAIL]), resumed).progress
+    for progress in (Progress.first(task), waiting, resumed, failed):
+        assert Progress.from_stored(json.loads(json.dumps(progress.to_stored()))) == progress
+    assert failed.to_cached_task_status()["taskResults"][0]["fromCache"] is True

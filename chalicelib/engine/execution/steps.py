@@ -217,6 +217,34 @@ class Progress:
         """The seed's `taskStatus`."""
         return {"lastStep": self.last_step or "", "taskResults": [r.to_document() for r in self.results]}
 
+    def to_cached_task_status(self) -> dict[str, Any] | None:
+        """The seed's `cachedTaskStatus`: the results as they stood before the last resume."""
+        if self.cached_results is None:
+            return None
+        return {"lastStep": self.last_step or "", "taskResults": [r.to_document() for r in self.cached_results]}
+
+    def to_stored(self) -> dict[str, Any]:
+        """A JSON-able form for storage (`from_stored` reads it back)."""
+        return {
+            "attempt": self.attempt, "results": [_stored_result(r) for r in self.results],
+            "cached": None if self.cached_results is None else [_stored_result(r) for r in self.cached_results],
+            "lastStep": self.last_step, "cursor": self.cursor, "phase": self.phase.value, "path": self.path.value,
+            "taken": self.taken, "failedStep": self.failed_step, "error": self.error,
+            "correlationId": self.correlation_id,
+        }
+
+    @staticmethod
+    def from_stored(stored: Mapping[str, Any]) -> Progress:
+        """The progress `to_stored` wrote."""
+        cached = stored.get("cached")
+        return Progress(
+            attempt=int(stored["attempt"]), results=tuple(_read_result(r) for r in stored.get("results") or ()),
+            cached_results=None if cached is None else tuple(_read_result(r) for r in cached),
+            last_step=stored.get("lastStep"), cursor=stored.get("cursor"), phase=Phase(stored["phase"]),
+            path=Path(stored["path"]), taken=int(stored.get("taken") or 0), failed_step=stored.get("failedStep"),
+            error=stored.get("error"), correlation_id=stored.get("correlationId"),
+        )
+
 
 class VerdictKind(StrEnum):
     """How a run of the machine ended."""
@@ -375,6 +403,20 @@ def resume(task: TaskPlan, progress: Progress, *, correlation_id: str, body: Any
     resumed = replace(first, data=body, after_resume_data=first.data, from_cache=False)
     progress = replace(_recorded(progress, resumed), cached_results=cached, phase=Phase.READY, correlation_id=None)
     return _follow(task, steps, progress, step, resumed)
+
+
+def _stored_result(result: StepResult) -> dict[str, Any]:
+    document = result.to_document()
+    document["fromCache"] = result.from_cache
+    return document
+
+
+def _read_result(stored: Mapping[str, Any]) -> StepResult:
+    http = stored.get("httpData")
+    return StepResult(step=str(stored["step"]), success=bool(stored["success"]), attempt=int(stored["attempt"]),
+                      data=stored.get("data"), message=stored.get("message"),
+                      http=None if http is None else dict(http), correlation_id=stored.get("correlationId"),
+                      from_cache=bool(stored.get("fromCache")), after_resume_data=stored.get("afterResumeData"))
 
 
 def _reusable(progress: Progress, step: StepPlan) -> StepResult | None:
