@@ -30,6 +30,8 @@ def deployed() -> Backend:
 
 def _dynamodb(current: settings.Settings) -> Backend:
     from chalicelib.store.events import DynamoEventLog
+    from chalicelib.store.execution import DynamoExecutionRecords
+    from chalicelib.store.execution_keys import EnvironmentDataKeys
     from chalicelib.store.failures import DynamoFailureCounter
     from chalicelib.store.heartbeats import DynamoHeartbeats
     from chalicelib.store.held_slots import DynamoHeldSlotStore
@@ -53,7 +55,8 @@ def _dynamodb(current: settings.Settings) -> Backend:
         runs=DynamoRunStore(), events=DynamoEventLog(), queue=SqsRunsQueue(),
         logs=S3LogChunkStore.from_settings(current), held_slots=DynamoHeldSlotStore(),
         rate_limits=DynamoRateCounter(), heartbeats=DynamoHeartbeats(), objects=S3ObjectReader(),
-        pull=DynamoPullRunStore(),
+        pull=DynamoPullRunStore(), execution=DynamoExecutionRecords(),
+        execution_keys=EnvironmentDataKeys(),
     )
 
 

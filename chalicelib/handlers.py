@@ -40,13 +40,14 @@ def register_blueprints(app: Chalice) -> None:
     """Mount the authorizer, the system routes and every face (each under its prefix)."""
     from chalicelib.faces.auth import auth_blueprint
     from chalicelib.faces.daemon.routes import face as daemon_face
+    from chalicelib.faces.execution.routes import face as execution_face
     from chalicelib.faces.scheduling.routes import face as scheduling_face
     from chalicelib.faces.system import system_blueprint
 
     configure_logging()
     app.register_blueprint(auth_blueprint)
     app.register_blueprint(system_blueprint)
-    for face in (scheduling_face, daemon_face):
+    for face in (scheduling_face, daemon_face, execution_face):
         face.seal()
         app.register_blueprint(face.blueprint, url_prefix=face.mount)
     # Bind lazily on the first request; importing app.py must not talk to AWS.

@@ -14,7 +14,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from chalicelib.engine.ports import (
+    DataKeys,
     EventLog,
+    ExecutionRecords,
     FailureCounter,
     Heartbeats,
     HeldSlotStore,
@@ -51,6 +53,10 @@ class Backend:
     heartbeats: Heartbeats
     objects: ObjectReader
     pull: PullRunStore
+    #: The execution product's documents (strategies, instances, events, queue state).
+    execution: ExecutionRecords
+    #: Data keys that seal strategy secrets (KMS deployed, a key file locally).
+    execution_keys: DataKeys
 
 
 _installed: Backend | None = None

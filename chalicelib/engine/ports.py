@@ -380,3 +380,42 @@ class PullRunStore(Protocol):
                             limit: int | None = None) -> Iterator[tuple[str, str, str]]:
         """(tenant, task id, run id) of held pull-mode runs whose lease ran out before `now`."""
         ...
+
+
+class ExecutionRecords(Protocol):
+    """The execution product's documents of a tenant (strategy versions, instances, events, the
+    queue state, look-up pointers), each a JSON object at a revision, grouped by `kind`.
+
+    Keys sort as text inside a kind; every write is conditional on the revision the caller read
+    (0: the record must not exist), so two writers never both win."""
+
+    def put_record(self, tenant: str, kind: str, key: str, data: dict[str, Any], *,
+                   expected_revision: int) -> int | None:
+        """Store `data` if the record is at `expected_revision` (0: absent); its new revision,
+        or None when another write got there first."""
+        ...
+
+    def get_record(self, tenant: str, kind: str, key: str) -> tuple[dict[str, Any], int] | None:
+        """(data, revision) of a record, or None."""
+        ...
+
+    def list_records(self, tenant: str, kind: str, *, prefix: str = "") -> Iterator[tuple[str, dict[str, Any], int]]:
+        """(key, data, revision) of the kind's records whose key starts with `prefix`, in key order."""
+        ...
+
+    def delete_record(self, tenant: str, kind: str, key: str) -> None:
+        """Forget a record (nothing if it is gone)."""
+        ...
+
+
+class DataKeys(Protocol):
+    """Data keys for sealing the execution product's secrets (envelope encryption): KMS when
+    deployed, a key file locally. A wrapped key is text, safe to store beside what it seals."""
+
+    def new_data_key(self, context: dict[str, str]) -> tuple[bytes, str]:
+        """(a fresh 256-bit key, that key wrapped for storage, bound to `context`)."""
+        ...
+
+    def unwrap_data_key(self, wrapped: str, context: dict[str, str]) -> bytes:
+        """The key `wrapped` holds (the same `context` it was wrapped with)."""
+        ...

@@ -15,6 +15,7 @@ import os
 import secrets
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -137,6 +138,11 @@ def prepare_environment(options: LocalOptions) -> tuple[str | None, EmbeddedBack
         os.environ["TASKLANE_AWS_ENDPOINT"] = endpoint
     else:
         os.environ.pop("TASKLANE_AWS_ENDPOINT", None)
+    # The execution face's secrets are sealed under a key kept in a file only this user reads
+    # (deployed, KMS holds it); the embedded backend keeps nothing across runs, so neither does it.
+    if not os.environ.get("TASKLANE_EXECUTION_KMS_KEY_ID"):
+        os.environ.setdefault("TASKLANE_EXECUTION_KEY_FILE",
+                              os.path.join(tempfile.mkdtemp(prefix="tasklane-"), "execution.key"))
     if not os.environ.get("TASKLANE_JWT_SECRET"):
         os.environ["TASKLANE_JWT_SECRET"] = secrets.token_urlsafe(32)
         os.environ["TASKLANE_JWT_SECRET_GENERATED"] = "1"

@@ -98,3 +98,9 @@ def twin_client(twin):
 
     with Client(app_module.app) as test_client:
         yield test_client
+
+
+@pytest.fixture(autouse=True)
+def execution_key_file(tmp_path, monkeypatch):
+    """The execution face's local key file (the local runtime sets one the same way)."""
+    monkeypatch.setenv("TASKLANE_EXECUTION_KEY_FILE", str(tmp_path / "execution.key"))

@@ -48,6 +48,7 @@ def _allowed_resources() -> dict[str, set[str]]:
         "s3": {f"{arn}:s3:::${{{b}}}" for b in buckets} | {f"{arn}:s3:::${{{b}}}/*" for b in buckets},
         "logs": {f"{arn}:logs:{here}:log-group:/aws/lambda/${{AWS::StackName}}-*"},
         "secretsmanager": {f"{arn}:secretsmanager:{here}:secret:{_secret_name()}-??????"},
+        "kms": {f"${{{k}.Arn}}" for k in _of_type("AWS::KMS::Key")},
     }
 
 

@@ -8,6 +8,8 @@ every table behind one lock; `tests/contract/` checks it against the DynamoDB st
 from __future__ import annotations
 
 from chalicelib.engine.backend import Backend
+from chalicelib.store.memory.execution import MemoryExecutionRecords
+from chalicelib.store.memory.execution_keys import MemoryDataKeys
 from chalicelib.store.memory.log_chunks import MemoryLogChunkStore
 from chalicelib.store.memory.pull_runs import MemoryPullRunStore
 from chalicelib.store.memory.queue import MemoryRunsQueue, QueuedRun
@@ -41,5 +43,6 @@ def memory_backend(state: MemoryState | None = None) -> Backend:
         names=MemoryNameClaims(state), runs=MemoryRunStore(state), events=MemoryEventLog(state),
         queue=MemoryRunsQueue(), logs=MemoryLogChunkStore(), held_slots=MemoryHeldSlotStore(state),
         rate_limits=MemoryRateCounter(state), heartbeats=MemoryHeartbeats(state), objects=MemoryObjects(state),
-        pull=MemoryPullRunStore(state),
+        pull=MemoryPullRunStore(state), execution=MemoryExecutionRecords(state),
+        execution_keys=MemoryDataKeys(),
     )

@@ -73,6 +73,8 @@ class MemoryState:
     heartbeats: dict[str, tuple[str, int, dict]] = field(default_factory=dict)
     #: (bucket, key) -> whole object bytes (configuration files kept in S3).
     objects: dict[tuple[str, str], bytes] = field(default_factory=dict)
+    #: (tenant, kind, key) -> (data, revision): the execution product's documents.
+    execution: dict[tuple[str, str, str], tuple[dict, int]] = field(default_factory=dict)
 
     def sweep_expired(self, epoch: int) -> int:
         """Remove what carries an `expires_at` at or before `epoch`, as DynamoDB's TTL sweeper

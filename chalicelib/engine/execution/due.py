@@ -1,0 +1,162 @@
+"""The seam between the engine's triggers and the event runner: what happens when an event is due.
+
+`run_due_event` is the python callable every event trigger names (see `arming.py`); the worker
+calls it in a run of that trigger. It calls `due_event`, which checks and claims the event and
+hands it to the runner: `chalicelib.engine.execution.event_runner.run_event(strategy, instance,
+event, now=...)`, looked up when an event is due (so that module must not import this one: it
+would close an import circle). The runner gets the event already EXECUTING with `attempt`,
+`executedAt` and `lockOwner` set, and records everything that follows (steps, results, retries,
+the next cycle, the final status) itself.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Protocol
+
+import msgspec
+
+from chalicelib.engine.execution import arming, records
+from chalicelib.engine.execution.values import Event, EventStatus, Instance, InstanceStatus, StoredStrategy
+from chalicelib.errors import NotFound
+from chalicelib.observability import get_logger, log_event
+from chalicelib.timefmt import utcnow
+
+_log = get_logger("execution.due")
+
+#: Where the runner lives (execrun's module); looked up when an event is due.
+RUNNER_MODULE = "chalicelib.engine.execution.event_runner"
+
+
+class Runner(Protocol):
+    """Runs a claimed (EXECUTING) event's steps and records the outcome."""
+
+    def __call__(self, strategy: StoredStrategy, instance: Instance, event: Event, *, now: datetime) -> None: ...
+
+
+class DueOutcome(StrEnum):
+    """What `due_event` did with a due event."""
+
+    #: Handed to the runner.
+    RAN = "ran"
+    #: The tenant's queue is paused: the event is QUEUED and parked until `POST /queue`.
+    PARKED = "parked"
+    #: Nothing to do: the event is gone, not PENDING/QUEUED, its instance is not active, or
+    #: another worker claimed it first (at-least-once delivery).
+    SKIPPED = "skipped"
+    #: This build has no event runner; the event is FAILED saying so.
+    NO_RUNNER = "no_runner"
+
+
+#: A runner installed by hand (tests); None: the one in RUNNER_MODULE.
+_installed: Runner | None = None
+
+
+@contextmanager
+def using_runner(runner: Runner) -> Iterator[Runner]:
+    """Hand due events to `runner` inside the block."""
+    global _installed
+    previous, _installed = _installed, runner
+    try:
+        yield runner
+    finally:
+        _installed = previous
+
+
+def _runner() -> Runner | None:
+    if _installed is not None:
+        return _installed
+    try:
+        module = importlib.import_module(RUNNER_MODULE)
+    except ModuleNotFoundError:
+        return None
+    found: Runner | None = getattr(module, "run_event", None)
+    return found
+
+
+def lock_owner() -> str:
+    """Who is executing: host, process and thread."""
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+
+
+#: The clock `run_due_event` reads (tests with an injected clock set it; see `using_clock`).
+_clock: Callable[[], datetime] = utcnow
+
+
+@contextmanager
+def using_clock(clock: Callable[[], datetime]) -> Iterator[Callable[[], datetime]]:
+    """Read `clock` instead of the wall clock when events fall due inside the block."""
+    global _clock
+    previous, _clock = _clock, clock
+    try:
+        yield clock
+    finally:
+        _clock = previous
+
+
+def run_due_event(tenant: str, instance_sid: str, event_sid: str, context: Any = None) -> str:
+    """The python executor's entry point for an event trigger's run; answers what it did."""
+    return due_event(tenant, instance_sid, event_sid, now=_clock(), clock=_clock).value
+
+
+def due_event(tenant: str, instance_sid: str, event_sid: str, *, now: datetime,
+              clock: Callable[[], datetime] = utcnow) -> DueOutcome:
+    """Check, claim and hand over one due event (see the module docstring)."""
+    try:
+        event = records.get_event(tenant, instance_sid, event_sid)
+        instance = records.get_instance(tenant, instance_sid)
+    except NotFound:
+        return DueOutcome.SKIPPED
+    if event.status not in (EventStatus.PENDING, EventStatus.QUEUED):
+        return DueOutcome.SKIPPED
+    if instance.status is not InstanceStatus.ACTIVE and not event.after_cancellation:
+        return DueOutcome.SKIPPED
+    if records.queue_state(tenant).paused:
+        return _park(tenant, event, now=now, clock=clock)
+    claimed = records.try_save_event(tenant, msgspec.structs.replace(
+        event, status=EventStatus.EXECUTING, attempt=event.attempt + 1, executed_at=now,
+        execution_delta=(now - event.date).total_seconds(), lock_owner=lock_owner(), updated_at=now))
+    if claimed is None:
+        return DueOutcome.SKIPPED
+    runner = _runner()
+    if runner is None:
+        records.try_save_event(tenant, msgspec.structs.replace(
+            claimed, status=EventStatus.FAILED, finished_at=now, error_message="this build has no event runner"))
+        log_event(_log, logging.ERROR, "no event runner", event_sid=event_sid)
+        return DueOutcome.NO_RUNNER
+    strategy = records.get_strategy(tenant, instance.strategy_sid, event.exec_strategy_version)
+    runner(strategy, instance, claimed, now=now)
+    return DueOutcome.RAN
+
+
+def _park(tenant: str, event: Event, *, now: datetime, clock: Callable[[], datetime]) -> DueOutcome:
+    """Hold a due event while the queue is paused. The status first, then the parked record,
+    then a second look at the queue: a resume that listed the parked events before this record
+    existed has unpaused the queue by then, so the event re-arms itself and is not lost."""
+    if event.status is EventStatus.PENDING:
+        saved = records.try_save_event(tenant, msgspec.structs.replace(event, status=EventStatus.QUEUED,
+                                                                       updated_at=now))
+        if saved is None:
+            return DueOutcome.SKIPPED
+    records.park(tenant, event)
+    if not records.queue_state(tenant).paused:
+        release_parked(tenant, now=clock())
+    return DueOutcome.PARKED
+
+
+def release_parked(tenant: str, *, now: datetime) -> int:
+    """Re-arm every parked event to fire now (after `POST /queue`); how many were re-armed."""
+    count = 0
+    for instance_sid, event_sid in records.parked(tenant):
+        arming.arm(tenant, instance_sid, event_sid, at=now, now=now)
+        records.unpark(tenant, instance_sid, event_sid)
+        count += 1
+    return count

@@ -1,0 +1,1 @@
+"""The execution face (execution-strategy service, seed 004)."""
