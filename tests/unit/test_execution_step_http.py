@@ -5,61 +5,35 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import msgspec
 import pytest
 
+from chalicelib.engine.execution.definition import ExecutionAction, ExecutionAuthorization, ExecutionService
 from chalicelib.engine.execution.step_http import CallSubject, HttpStepCaller
 from chalicelib.engine.execution.steps import StepContext
 
 TOKEN = "tok-3f9a-never-recorded"
 
 
-@dataclass(frozen=True)
-class BaseUrl:
-    environment: str
-    url: str
+def Service(key: str, base_urls: list, methods: list, **extra: Any) -> ExecutionService:  # noqa: N802
+    return msgspec.convert({"key": key, "baseUrls": base_urls, "methods": methods, **extra}, ExecutionService)
 
 
-@dataclass(frozen=True)
-class Authorization:
-    environment: str
-    url: str | None = None
-    method: str | None = None
-    headers: dict[str, str] = field(default_factory=dict)
-    params: dict[str, str] = field(default_factory=dict)
-    data: dict[str, Any] = field(default_factory=dict)
-    no_cache: bool = False
+def Method(key: str, url: str, method: str, is_async: bool = False) -> dict[str, Any]:  # noqa: N802
+    return {"key": key, "url": url, "method": method, "async": is_async}
 
 
-@dataclass(frozen=True)
-class Method:
-    key: str
-    url: str
-    method: str
-    is_async: bool = False
+def Action(key: str, service: str, method: str, **extra: Any) -> ExecutionAction:  # noqa: N802
+    return msgspec.convert({"key": key, "service": service, "method": method, **extra}, ExecutionAction)
 
 
-@dataclass(frozen=True)
-class Service:
-    key: str
-    base_urls: tuple[BaseUrl, ...]
-    methods: tuple[Method, ...]
-    authorization: tuple[Authorization, ...] = ()
-    credential_path: str | None = None
-    credential_type: str | None = None
-
-
-@dataclass(frozen=True)
-class Action:
-    key: str
-    service: str
-    method: str
-    headers: dict[str, str] = field(default_factory=dict)
-    params: dict[str, str] = field(default_factory=dict)
-    data: dict[str, Any] = field(default_factory=dict)
+def Authorization(environment: str, url: str, method: str = "post", **extra: Any) -> ExecutionAuthorization:  # noqa: N802
+    return msgspec.convert({"environment": environment, "url": url, "method": method, **extra},
+                           ExecutionAuthorization)
 
 
 @dataclass(frozen=True)
@@ -119,14 +93,21 @@ SUBJECT = CallSubject(instance_sid="in-1", cycle=2, attributes={"customer": "c-9
 CONTEXT = StepContext(attempt=1, correlation_id="ev-7.1.charge", results={"quote": {"amount": 12}})
 
 
-def caller(base: str, *, methods: tuple[Method, ...] = (), action: Action | None = None,
-           authorization: tuple[Authorization, ...] = (), environment: str = "local", timeout: float = 5.0,
+def caller(base: str, *, methods: tuple = (), action: ExecutionAction | None = None,
+           authorization: ExecutionAuthorization | None = None, environment: str = "local", timeout: float = 5.0,
            **service: Any) -> HttpStepCaller:
-    billing = Service(key="billing", base_urls=(BaseUrl("local", base + "/api/"), BaseUrl("prod", "https://x.invalid")),
-                      methods=methods or (Method("charge", "/charges", "post"),), authorization=authorization,
-                      **service)
+    billing = Service("billing", [{"environment": "local", "url": base + "/api/"},
+                                  {"environment": "prod", "url": "https://x.invalid"}],
+                      list(methods or (Method("charge", "/charges", "post"),)), **service)
+    opened: list[str] = []
+
+    def authorization_of(service_key: str) -> ExecutionAuthorization | None:
+        opened.append(service_key)
+        return authorization
+
     return HttpStepCaller(services=[billing], actions=[action or Action("do-charge", "billing", "charge")],
-                          environment=environment, subject=SUBJECT, timeout=timeout)
+                          environment=environment, subject=SUBJECT, authorization=authorization_of,
+                          timeout=timeout)
 
 
 def test_a_post_goes_to_the_environments_base_url_with_the_envelope_and_a_2xx_is_a_success(site):
@@ -182,30 +163,30 @@ def test_an_async_method_that_accepts_the_call_leaves_the_step_waiting(site):
     assert (answer.success, answer.waits) == (True, True)
 
 
-def test_static_authorization_headers_of_the_environment_reach_the_service_but_never_the_record(site):
-    base, seen = site
-    auth = (Authorization("prod", headers={"Authorization": "Bearer prod-key"}),
-            Authorization("local", headers={"Authorization": f"Bearer {TOKEN}"}))
-    answer = caller(base, authorization=auth)(Step("charge", "do-charge"), CONTEXT)
-    assert answer.success is True
-    assert seen.requests[0]["headers"]["Authorization"] == f"Bearer {TOKEN}"
-    assert TOKEN not in json.dumps(answer.http) and "Authorization" in answer.http["request"]["headers"]
-
-
 def test_a_token_request_authorizes_the_calls_and_its_token_is_fetched_once(site):
     base, seen = site
-    auth = (Authorization("local", url=base + "/oauth/token", method="post", data={"client_id": "c"}),)
-    call = caller(base, authorization=auth, credential_path="auth.token", credential_type="Token")
-    assert call(Step("a", "do-charge"), CONTEXT).success and call(Step("b", "do-charge"), CONTEXT).success
+    auth = Authorization("local", base + "/oauth/token", data={"client_id": "c"}, headers={"X-Client": "tl"})
+    call = caller(base, authorization=auth, credentialPath="auth.token", credentialType="Token")
+    first, second = call(Step("a", "do-charge"), CONTEXT), call(Step("b", "do-charge"), CONTEXT)
+    assert first.success and second.success
     assert [r["path"] for r in seen.requests] == ["/oauth/token", "/api/charges", "/api/charges"]
-    assert seen.requests[0]["body"] == {"client_id": "c"}
+    assert seen.requests[0]["body"] == {"client_id": "c"} and seen.requests[0]["headers"]["X-Client"] == "tl"
     assert {r["headers"].get("Authorization") for r in seen.requests[1:]} == {f"Token {TOKEN}"}
+    assert TOKEN not in json.dumps(first.http) and "Authorization" in first.http["request"]["headers"]
+
+
+def test_an_authorization_path_is_asked_under_the_base_url(site):
+    base, seen = site
+    call = caller(base, authorization=Authorization("local", "/oauth/token", method="get"),
+                  credentialPath="auth.token")
+    assert call(Step("a", "do-charge"), CONTEXT).success
+    assert [(r["method"], r["path"]) for r in seen.requests] == [("GET", "/api/oauth/token"), ("POST", "/api/charges")]
 
 
 def test_no_cache_fetches_a_token_for_every_call(site):
     base, seen = site
-    auth = (Authorization("local", url=base + "/oauth/token", no_cache=True),)
-    call = caller(base, authorization=auth, credential_path="auth.token")
+    auth = Authorization("local", base + "/oauth/token", noCache=True)
+    call = caller(base, authorization=auth, credentialPath="auth.token")
     call(Step("a", "do-charge"), CONTEXT)
     call(Step("b", "do-charge"), CONTEXT)
     assert [r["path"] for r in seen.requests] == ["/oauth/token", "/api/charges"] * 2
@@ -218,7 +199,7 @@ def test_no_cache_fetches_a_token_for_every_call(site):
 ])
 def test_a_failed_token_request_fails_the_step_without_calling_the_method(site, path, credential_path, says):
     base, seen = site
-    call = caller(base, authorization=(Authorization("local", url=base + path),), credential_path=credential_path)
+    call = caller(base, authorization=Authorization("local", base + path), credentialPath=credential_path)
     answer = call(Step("a", "do-charge"), CONTEXT)
     assert answer.success is False and says in answer.message and "'billing'" in answer.message
     assert [r["path"] for r in seen.requests] == [path]
@@ -240,10 +221,10 @@ def test_a_service_slower_than_the_timeout_fails_the_step(site):
 
 
 def test_a_link_local_address_is_refused_without_a_call():
-    billing = Service(key="billing", base_urls=(BaseUrl("local", "http://169.254.169.254/latest"),),
-                      methods=(Method("charge", "/meta-data", "get"),))
+    billing = Service("billing", [{"environment": "local", "url": "http://169.254.169.254/latest"}],
+                      [Method("charge", "/meta-data", "get")])
     call = HttpStepCaller(services=[billing], actions=[Action("do-charge", "billing", "charge")],
-                          environment="local", subject=SUBJECT)
+                          environment="local", subject=SUBJECT, authorization=lambda key: None)
     answer = call(Step("a", "do-charge"), CONTEXT)
     assert answer.success is False and "link-local" in answer.message
 

@@ -15,11 +15,12 @@ The body of a POST, PUT or PATCH is
 
 and every call carries `X-Correlation-Id`, `X-Execution-Instance` and `X-Execution-Event`.
 
-Authorization (plain text here: the runner decrypts it in the worker, and it is never recorded):
-an entry without a `url` adds its `headers` to every call; an entry with a `url` is a token
-request (its method, headers, params and JSON data), whose answer's value at the service's
-`credentialPath` is sent as `Authorization: <credentialType or Bearer> <value>`, fetched once
-per caller unless `noCache`. Addresses that reach cloud metadata (link-local) are refused.
+Authorization (opened only here, in the worker, and never recorded): the service's entry for the
+environment is a token request to its `url` (absolute, or a path under the base URL) with its
+method, headers, params and JSON data; the answer's value at the service's `credentialPath`
+(default `access_token`) is sent as `Authorization: <credentialType or Bearer> <value>`, asked
+for once per event unless `noCache`. Hosts that resolve to link-local addresses (where cloud
+instance metadata lives) are refused.
 """
 
 from __future__ import annotations
@@ -30,10 +31,16 @@ import socket
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
+from chalicelib.engine.execution.definition import (
+    ExecutionAction,
+    ExecutionAuthorization,
+    ExecutionBaseUrl,
+    ExecutionService,
+)
 from chalicelib.engine.execution.steps import StepCall, StepContext, StepPlan
 
 #: How long one call may take before the step fails.
@@ -44,69 +51,9 @@ MAX_ANSWER_BYTES = 256 * 1024
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
-class BaseUrlPlan(Protocol):
-    @property
-    def environment(self) -> str: ...
-    @property
-    def url(self) -> str: ...
-
-
-class AuthorizationPlan(Protocol):
-    @property
-    def environment(self) -> str: ...
-    @property
-    def url(self) -> str | None: ...
-    @property
-    def method(self) -> str | None: ...
-    @property
-    def headers(self) -> Mapping[str, str]: ...
-    @property
-    def params(self) -> Mapping[str, str]: ...
-    @property
-    def data(self) -> Mapping[str, Any]: ...
-    @property
-    def no_cache(self) -> bool: ...
-
-
-class MethodPlan(Protocol):
-    @property
-    def key(self) -> str: ...
-    @property
-    def url(self) -> str: ...
-    @property
-    def method(self) -> str: ...
-    @property
-    def is_async(self) -> bool: ...
-
-
-class ServicePlan(Protocol):
-    @property
-    def key(self) -> str: ...
-    @property
-    def base_urls(self) -> Sequence[BaseUrlPlan]: ...
-    @property
-    def authorization(self) -> Sequence[AuthorizationPlan]: ...
-    @property
-    def credential_path(self) -> str | None: ...
-    @property
-    def credential_type(self) -> str | None: ...
-    @property
-    def methods(self) -> Sequence[MethodPlan]: ...
-
-
-class ActionPlan(Protocol):
-    @property
-    def key(self) -> str: ...
-    @property
-    def service(self) -> str: ...
-    @property
-    def method(self) -> str: ...
-    @property
-    def headers(self) -> Mapping[str, str]: ...
-    @property
-    def params(self) -> Mapping[str, str]: ...
-    @property
-    def data(self) -> Mapping[str, Any]: ...
+#: Opens a service's authorization entry for the environment (None: it has none). The runner
+#: passes one that decrypts in the worker; nothing opened is recorded.
+AuthorizationSource = Callable[[str], ExecutionAuthorization | None]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -136,11 +83,13 @@ class _Answer:
 class HttpStepCaller:
     """Calls steps' actions over HTTP for one event (a `StepCaller`)."""
 
-    def __init__(self, *, services: Sequence[ServicePlan], actions: Sequence[ActionPlan], environment: str,
-                 subject: CallSubject, timeout: float = STEP_TIMEOUT_SECONDS) -> None:
+    def __init__(self, *, services: Sequence[ExecutionService], actions: Sequence[ExecutionAction],
+                 environment: str, subject: CallSubject, authorization: AuthorizationSource,
+                 timeout: float = STEP_TIMEOUT_SECONDS) -> None:
         self._services = {service.key: service for service in services}
         self._actions = {action.key: action for action in actions}
         self._environment = environment
+        self._authorization_of = authorization
         self._subject = subject
         self._timeout = timeout
         self._tokens: dict[str, str] = {}
@@ -154,11 +103,11 @@ class HttpStepCaller:
             return StepCall(success=False, message=f"step {step.key!r}: action {step.action!r} names no service method")
         try:
             base = _for_environment(service.base_urls, self._environment, f"service {service.key!r} base URL").url
-            url = _joined(base, method.url, action.params)
+            url = _joined(base, method.url, action.params or {})
             headers = {"Accept": "application/json", "X-Correlation-Id": context.correlation_id,
                        "X-Execution-Instance": self._subject.instance_sid,
-                       "X-Execution-Event": self._subject.event_sid, **dict(action.headers),
-                       **self._authorization(service)}
+                       "X-Execution-Event": self._subject.event_sid, **_texts(action.headers),
+                       **self._authorization(service, base)}
         except CallRefused as refused:
             return StepCall(success=False, message=str(refused))
         verb = method.method.upper()
@@ -168,63 +117,69 @@ class HttpStepCaller:
                 "response": {"status": answer.status}}
         if answer.failure is not None:
             return StepCall(success=False, message=answer.failure, data=answer.body, http=http)
-        return StepCall(success=True, data=answer.body, http=http, waits=method.is_async)
+        return StepCall(success=True, data=answer.body, http=http, waits=bool(method.async_))
 
-    def _envelope(self, step: StepPlan, action: ActionPlan, context: StepContext) -> dict[str, Any]:
+    def _envelope(self, step: StepPlan, action: ExecutionAction, context: StepContext) -> dict[str, Any]:
         subject = self._subject
         return {
-            "data": dict(action.data), "step": step.key, "results": dict(context.results),
+            "data": dict(action.data or {}), "step": step.key, "results": dict(context.results),
             "instance": {"sid": subject.instance_sid, "cycle": subject.cycle, "attributes": dict(subject.attributes)},
             "event": {"sid": subject.event_sid, "task": subject.task, "date": subject.date,
                       "attempt": context.attempt, "correlationId": context.correlation_id},
         }
 
-    def _authorization(self, service: ServicePlan) -> dict[str, str]:
-        """The headers that authorize a call to `service` in this environment."""
-        entries = [entry for entry in service.authorization if entry.environment == self._environment]
-        if not entries:
+    def _authorization(self, service: ExecutionService, base: str) -> dict[str, str]:
+        """The `Authorization` header for a call to `service` in this environment (none when the
+        service has no authorization there)."""
+        entry = self._authorization_of(service.key)
+        if entry is None:
             return {}
-        entry = entries[0]
-        if not entry.url:
-            return dict(entry.headers)
         token = None if entry.no_cache else self._tokens.get(service.key)
         if token is None:
-            token = self._fetch_token(service, entry)
+            token = self._fetch_token(service, entry, base)
             if not entry.no_cache:
                 self._tokens[service.key] = token
         return {"Authorization": f"{service.credential_type or 'Bearer'} {token}"}
 
-    def _fetch_token(self, service: ServicePlan, entry: AuthorizationPlan) -> str:
-        verb = (entry.method or "post").upper()
-        url = _joined(str(entry.url), "", entry.params)
-        headers = {"Accept": "application/json", **dict(entry.headers)}
-        answer = _request(verb, url, headers=headers, body=dict(entry.data) if verb in _BODY_METHODS else None,
+    def _fetch_token(self, service: ExecutionService, entry: ExecutionAuthorization, base: str) -> str:
+        """Ask the authorization URL (absolute, or a path under the base URL) for a credential."""
+        verb = entry.method.upper()
+        url = _joined(entry.url, "", entry.params or {}) if "://" in entry.url else \
+            _joined(base, entry.url, entry.params or {})
+        headers = {"Accept": "application/json", **_texts(entry.headers)}
+        answer = _request(verb, url, headers=headers, body=dict(entry.data or {}) if verb in _BODY_METHODS else None,
                           timeout=self._timeout)
         where = f"service {service.key!r} authorization"
         if answer.failure is not None:
             raise CallRefused(f"{where} failed: {answer.failure}")
+        path = service.credential_path or "access_token"
         value: Any = answer.body
-        for part in (service.credential_path or "access_token").split("."):
+        for part in path.split("."):
             value = value.get(part) if isinstance(value, dict) else None
         if not isinstance(value, str) or not value:
-            raise CallRefused(f"{where}: the answer has no credential at {service.credential_path or 'access_token'!r}")
+            raise CallRefused(f"{where}: the answer has no credential at {path!r}")
         return value
 
 
-def _for_environment(entries: Sequence[BaseUrlPlan], environment: str, what: str) -> BaseUrlPlan:
+def _texts(values: Mapping[str, Any] | None) -> dict[str, str]:
+    """Header or query values as text (JSON for anything but a string)."""
+    return {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in (values or {}).items()}
+
+
+def _for_environment(entries: Sequence[ExecutionBaseUrl], environment: str, what: str) -> ExecutionBaseUrl:
     for entry in entries:
         if entry.environment == environment:
             return entry
     raise CallRefused(f"{what}: none for environment {environment!r}")
 
 
-def _joined(base: str, path: str, params: Mapping[str, str]) -> str:
+def _joined(base: str, path: str, params: Mapping[str, Any]) -> str:
     url = base.rstrip("/") + ("/" + path.lstrip("/") if path else "")
     if not url.startswith(("http://", "https://")):
         raise CallRefused(f"{url!r} is not an http(s) URL")
     _refuse_metadata_address(url)
     if params:
-        url += ("&" if "?" in url else "?") + urllib.parse.urlencode({k: str(v) for k, v in params.items()})
+        url += ("&" if "?" in url else "?") + urllib.parse.urlencode(_texts(params))
     return url
 
 

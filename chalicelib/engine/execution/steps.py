@@ -1,9 +1,9 @@
 """The step machine: how one execution event runs its task's steps.
 
 Pure: no clock, storage or HTTP of its own. The event runner hands it the task's definition,
-the event's progress so far, a caller for one step, a journal and a clock; it walks the steps
+the event's progress so far, a caller for one step and a journal; it walks the steps
 from `initialStep` along `nextStep` (or a `nextStepRules` detour) to a `final` step and answers
-a `Verdict`: processed, waiting for an asynchronous step's resume, retry at an instant, pause or
+a `Verdict`: processed, waiting for an asynchronous step's resume, retry after a wait, pause or
 cancel the instance (retries used up), failed, or lost (another worker moved the event on).
 
 Rules, as tasklane reads the strategy (the README says the same):
@@ -22,19 +22,26 @@ Rules, as tasklane reads the strategy (the README says the same):
 - A step whose service method is asynchronous leaves the event waiting; `resume` makes the body
   it is given that step's result (the first answer kept as `afterResumeData`, the results before
   the resume kept in `cached_results` with that step `fromCache`), and the walk goes on.
-- A step that was being called when its worker died is never called again in that attempt: the
-  redelivered event records it failed ("interrupted") and follows the failure rules.
+- A step that was being called when its worker died is never called again in that attempt: an
+  event walked again from that progress records it failed ("interrupted") and follows the
+  failure rules.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 
-from dateutil.relativedelta import relativedelta
+from chalicelib.engine.execution.definition import (
+    ExecutionNextStepIf,
+    ExecutionRetryConfig,
+    ExecutionRetryStep,
+    ExecutionStep,
+    ExecutionTask,
+    ExecutionTimeDelta,
+)
 
 #: Steps one attempt may take before the walk is judged a loop.
 MAX_STEPS_PER_ATTEMPT = 100
@@ -42,73 +49,11 @@ MAX_STEPS_PER_ATTEMPT = 100
 INTERRUPTED = "interrupted: the worker stopped during this step's call; it is not called twice"
 
 
-class RuleKind(StrEnum):
-    """When a `nextStepRules` entry applies."""
-
-    #: The step failed: go on at the rule's step instead of failing the attempt.
-    ON_ERROR = "onError"
-    #: The attempt failed at this step and will be retried: run the rule's steps first.
-    ON_BEFORE_RETRY = "onBeforeRetry"
-    #: The attempt failed at this step, no retries are left and the instance pauses: run them first.
-    ON_BEFORE_PAUSE = "onBeforePause"
-
-
-# What the machine reads of a strategy's definition (structural: the definition model fits).
-
-
-class DeltaPlan(Protocol):
-    @property
-    def unit(self) -> str: ...
-    @property
-    def amount(self) -> int: ...
-
-
-class RetryPlan(Protocol):
-    @property
-    def times(self) -> int: ...
-    @property
-    def retry_after(self) -> DeltaPlan | None: ...
-    @property
-    def retry_strategy(self) -> Sequence[DeltaPlan]: ...
-    @property
-    def pause_before_cancel(self) -> bool: ...
-
-
-class RulePlan(Protocol):
-    @property
-    def when(self) -> str: ...
-    @property
-    def next_step(self) -> str | None: ...
-
-
-class StepPlan(Protocol):
-    @property
-    def key(self) -> str: ...
-    @property
-    def action(self) -> str | None: ...
-    @property
-    def final(self) -> bool: ...
-    @property
-    def optional(self) -> bool: ...
-    @property
-    def repeat_on_retry(self) -> bool: ...
-    @property
-    def next_step(self) -> str | None: ...
-    @property
-    def next_step_rules(self) -> Sequence[RulePlan]: ...
-    @property
-    def retry_config(self) -> RetryPlan | None: ...
-
-
-class TaskPlan(Protocol):
-    @property
-    def key(self) -> str: ...
-    @property
-    def initial_step(self) -> str: ...
-    @property
-    def steps(self) -> Sequence[StepPlan]: ...
-    @property
-    def retry_config(self) -> RetryPlan | None: ...
+#: What the machine reads of a strategy: the definition model's task and step.
+TaskPlan = ExecutionTask
+StepPlan = ExecutionStep
+#: The wait before a retry: `retryStrategy[n]` or `retryAfter`.
+RetryWait = ExecutionTimeDelta | ExecutionRetryStep
 
 
 # The event's progress.
@@ -160,7 +105,7 @@ class StepResult:
 
     def to_document(self) -> dict[str, Any]:
         """The seed's `taskResults[]` entry."""
-        document: dict[str, Any] = {"step": self.step, "success": self.success, "attempt": self.attempt}
+        document: dict[str, Any] = {"step": self.step, "success": self.success}
         if self.from_cache:
             document["fromCache"] = True
         if self.message is not None:
@@ -200,9 +145,9 @@ class Progress:
     correlation_id: str | None = None
 
     @staticmethod
-    def first(task: TaskPlan) -> Progress:
-        """A new event's progress: attempt 1, at the initial step."""
-        return Progress(cursor=task.initial_step)
+    def first(task: TaskPlan, attempt: int = 1) -> Progress:
+        """A new event's progress: at the initial step."""
+        return Progress(attempt=attempt, cursor=task.initial_step)
 
     def next_attempt(self, task: TaskPlan) -> Progress:
         """The progress a retry starts from: the next attempt at the initial step, results kept."""
@@ -271,8 +216,8 @@ class Verdict:
 
     kind: VerdictKind
     progress: Progress
-    #: RETRY: when the next attempt is due.
-    retry_at: datetime | None = None
+    #: RETRY: how long after now the next attempt is due (None: at once).
+    retry_wait: RetryWait | None = None
     #: Why the event failed (RETRY, PAUSE_INSTANCE, CANCEL_INSTANCE, FAILED).
     message: str | None = None
 
@@ -316,26 +261,16 @@ class ResumeRefused(Exception):
     """The event is not waiting on that correlation id (the message says why)."""
 
 
-def shift(instant: datetime, delta: DeltaPlan) -> datetime:
-    """`instant` moved by `delta`; months and years keep the day, clamped to the month's end."""
-    unit, amount = delta.unit, int(delta.amount)
-    if unit == "years":
-        return instant + relativedelta(years=amount)
-    if unit == "months":
-        return instant + relativedelta(months=amount)
-    return instant + timedelta(**{unit: amount})
-
-
-def retry_delay(config: RetryPlan, attempt: int) -> DeltaPlan | None:
+def retry_delay(config: ExecutionRetryConfig, attempt: int) -> RetryWait | None:
     """The wait before the retry that follows failed `attempt` (None: at once)."""
-    strategy = config.retry_strategy
+    strategy = config.retry_strategy or []
     if attempt - 1 < len(strategy):
         return strategy[attempt - 1]
     return config.retry_after or (strategy[-1] if strategy else None)
 
 
 def run_steps(task: TaskPlan, progress: Progress, *, call: StepCaller, journal: Journal,
-              now: Callable[[], datetime], correlation_of: Callable[[str, int], str],
+              correlation_of: Callable[[str, int], str],
               max_steps: int = MAX_STEPS_PER_ATTEMPT) -> Verdict:
     """Walk `task` from `progress` until a verdict. Before each call the progress (the step
     marked CALLING) goes to `journal`; a refused save ends the walk LOST, so a step is called at
@@ -346,7 +281,7 @@ def run_steps(task: TaskPlan, progress: Progress, *, call: StepCaller, journal: 
         if progress.phase is Phase.WAITING:
             return Verdict(kind=VerdictKind.WAITING, progress=progress)
         if progress.phase is Phase.PATH_END:
-            return _path_verdict(task, steps, progress, now)
+            return _path_verdict(task, steps, progress)
         step = steps[str(progress.cursor)]
         if progress.phase is Phase.CALLING:
             result = StepResult(step=step.key, success=False, attempt=progress.attempt, message=INTERRUPTED)
@@ -408,6 +343,7 @@ def resume(task: TaskPlan, progress: Progress, *, correlation_id: str, body: Any
 def _stored_result(result: StepResult) -> dict[str, Any]:
     document = result.to_document()
     document["fromCache"] = result.from_cache
+    document["attempt"] = result.attempt
     return document
 
 
@@ -438,8 +374,9 @@ def _recorded(progress: Progress, result: StepResult) -> Progress:
     return replace(progress, results=results, last_step=result.step, phase=Phase.READY)
 
 
-def _rule(step: StepPlan, kind: RuleKind) -> str | None:
-    return next((rule.next_step for rule in step.next_step_rules if rule.when == kind and rule.next_step), None)
+def _rule(step: StepPlan, kind: ExecutionNextStepIf) -> str | None:
+    rules = step.next_step_rules or []
+    return next((rule.next_step for rule in rules if rule.if_ is kind and rule.next_step), None)
 
 
 def _follow(task: TaskPlan, steps: Mapping[str, StepPlan], progress: Progress, step: StepPlan,
@@ -452,7 +389,7 @@ def _follow(task: TaskPlan, steps: Mapping[str, StepPlan], progress: Progress, s
     if progress.path is not Path.MAIN:
         # A failure on the way to a retry or a pause ends that way; the verdict is already chosen.
         return replace(progress, phase=Phase.PATH_END, cursor=None)
-    on_error = _rule(step, RuleKind.ON_ERROR)
+    on_error = _rule(step, ExecutionNextStepIf.ON_ERROR)
     if on_error is not None:
         return replace(progress, cursor=on_error)
     return _fail_attempt(task, step, progress, result)
@@ -465,9 +402,9 @@ def _fail_attempt(task: TaskPlan, step: StepPlan, progress: Progress, result: St
     if config is None:
         return replace(failed, phase=Phase.PATH_END, cursor=None)
     if progress.attempt <= config.times:
-        path, before = Path.BEFORE_RETRY, _rule(step, RuleKind.ON_BEFORE_RETRY)
+        path, before = Path.BEFORE_RETRY, _rule(step, ExecutionNextStepIf.ON_BEFORE_RETRY)
     elif config.pause_before_cancel:
-        path, before = Path.BEFORE_PAUSE, _rule(step, RuleKind.ON_BEFORE_PAUSE)
+        path, before = Path.BEFORE_PAUSE, _rule(step, ExecutionNextStepIf.ON_BEFORE_PAUSE)
     else:
         return replace(failed, phase=Phase.PATH_END, cursor=None)
     if before is None:
@@ -475,8 +412,7 @@ def _fail_attempt(task: TaskPlan, step: StepPlan, progress: Progress, result: St
     return replace(failed, cursor=before, path=path)
 
 
-def _path_verdict(task: TaskPlan, steps: Mapping[str, StepPlan], progress: Progress,
-                  now: Callable[[], datetime]) -> Verdict:
+def _path_verdict(task: TaskPlan, steps: Mapping[str, StepPlan], progress: Progress) -> Verdict:
     """The verdict at the end of the current path."""
     if progress.failed_step is None:
         return Verdict(kind=VerdictKind.PROCESSED, progress=progress)
@@ -486,9 +422,8 @@ def _path_verdict(task: TaskPlan, steps: Mapping[str, StepPlan], progress: Progr
     failed = steps[progress.failed_step]
     config = failed.retry_config or task.retry_config
     if progress.path is Path.BEFORE_RETRY and config is not None:
-        delay = retry_delay(config, progress.attempt)
-        at = now() if delay is None else shift(now(), delay)
-        return Verdict(kind=VerdictKind.RETRY, progress=progress, retry_at=at, message=message)
+        return Verdict(kind=VerdictKind.RETRY, progress=progress, retry_wait=retry_delay(config, progress.attempt),
+                       message=message)
     if config is None:
         return Verdict(kind=VerdictKind.FAILED, progress=progress, message=message)
     # The main path ended on a failure with retries configured and none left, no pause asked.
