@@ -247,3 +247,18 @@ def test_every_execution_route_is_in_the_openapi_document(client):
 def test_a_bearer_token_is_still_required(client):
     status, _ = call(client, "GET", "/queue", {"Strategy-Secret": base64.b64encode(SECRET.encode()).decode()})
     assert status == 401
+
+
+def test_deployed_the_data_keys_come_from_kms(client, auth, monkeypatch):
+    import boto3
+
+    from chalicelib.engine.execution import records, secrets
+
+    key_id = boto3.client("kms", region_name="us-east-1").create_key()["KeyMetadata"]["KeyId"]
+    monkeypatch.setenv("TASKLANE_EXECUTION_KMS_KEY_ID", key_id)
+    status, made = call(client, "POST", "/execution-strategy", auth(), strategy())
+    assert status == 201
+    stored = records.get_strategy("acme", made["sid"], 1)
+    assert stored.wrapped_key is not None and stored.wrapped_key.startswith("kms:")
+    opened = secrets.decrypt_service_auth("acme", stored, "billing", "test")
+    assert opened is not None and opened.data == {"clientSecret": "very-private-value"}

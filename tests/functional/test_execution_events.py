@@ -184,3 +184,18 @@ def test_only_the_worker_opens_the_sealed_authorization(engine):
     moved = msgspec.structs.replace(stored, sealed_authorization={"other": stored.sealed_authorization["billing"]})
     with pytest.raises(Exception, match="does not open"):
         secrets.decrypt_service_auth(TENANT, moved, "other", "test")
+
+
+def test_a_claimed_events_trigger_item_is_retired_and_arming_again_recreates_it(engine, twin):
+    instance, events = make_instance(engine)
+    engine.tick_and_deliver()
+    welcome = events["welcome"]
+    with pytest.raises(NotFound):
+        twin.tasks.get_task(TENANT, arming.trigger_id(welcome.sid))
+    assert [run.end_reason.value for run in twin.runs.list_runs(TENANT, arming.trigger_id(welcome.sid))] == ["success"]
+    retry_at = engine.clock() + timedelta(minutes=10)
+    records.save_event(TENANT, msgspec.structs.replace(records.get_event(TENANT, instance.sid, welcome.sid),
+                                                       status=EventStatus.PENDING))
+    assert arming.arm(TENANT, instance.sid, welcome.sid, at=retry_at, now=engine.clock()) == retry_at
+    engine.at(retry_at)
+    assert [e.task for e in engine.ran] == ["welcome", "welcome"] and engine.ran[1].attempt == 2

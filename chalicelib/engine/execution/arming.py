@@ -75,3 +75,12 @@ def disarm(tenant: str, event_sid: str, *, now: datetime) -> None:
         task_engine.delete_task(tenant, trigger_id(event_sid), now=now)
     except NotFound:
         return
+
+
+def retire(tenant: str, event_sid: str) -> None:
+    """Forget a fired trigger's item once its event is claimed (its run goes on and keeps its
+    record; arming the event again creates the trigger anew); nothing if it is gone."""
+    try:
+        backend.current().tasks.delete_task(tenant, trigger_id(event_sid), subscriptions=())
+    except NotFound:
+        return

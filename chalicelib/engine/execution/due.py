@@ -5,8 +5,8 @@ calls it in a run of that trigger. It calls `due_event`, which checks and claims
 hands it to the runner: `chalicelib.engine.execution.event_runner.run_event(strategy, instance,
 event, now=...)`, looked up when an event is due (so that module must not import this one: it
 would close an import circle). The runner gets the event already EXECUTING with `attempt`,
-`executedAt` and `lockOwner` set, and records everything that follows (steps, results, retries,
-the next cycle, the final status) itself.
+`executedAt` and `lockOwner` set and its trigger item already retired, and records everything
+that follows (steps, results, retries, the next cycle, the final status) itself.
 """
 
 from __future__ import annotations
@@ -126,6 +126,7 @@ def due_event(tenant: str, instance_sid: str, event_sid: str, *, now: datetime,
         execution_delta=(now - event.date).total_seconds(), lock_owner=lock_owner(), updated_at=now))
     if claimed is None:
         return DueOutcome.SKIPPED
+    arming.retire(tenant, event_sid)  # before the runner, which may arm the event again (a retry)
     runner = _runner()
     if runner is None:
         records.try_save_event(tenant, msgspec.structs.replace(

@@ -19,7 +19,7 @@ from chalicelib.engine.instants import instant_field
 from chalicelib.errors import Unauthenticated
 from chalicelib.faces.execution.face import face, ref
 from chalicelib.faces.execution.requests import ExecutionCancelTasksQuery, ExecutionInstanceBody
-from chalicelib.faces.execution.views import event_view, instance_view, strategy_view
+from chalicelib.faces.execution.views import encode_instant, event_view, instance_view, strategy_view
 from chalicelib.faces.http import Call, json_response
 from chalicelib.timefmt import utcnow
 
@@ -115,7 +115,7 @@ def _queue_answer(tenant: str, released: int | None = None) -> Response:
     state, waiting = event_queue.status(tenant)
     answer: dict[str, object] = {"paused": state.paused, "waiting": waiting}
     if state.updated_at is not None:
-        answer["updatedAt"] = state.updated_at.isoformat()
+        answer["updatedAt"] = encode_instant(state.updated_at)
     if released is not None:
         answer["released"] = released
     return json_response(answer)
