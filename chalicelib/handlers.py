@@ -40,6 +40,7 @@ def register_blueprints(app: Chalice) -> None:
     """Mount the authorizer, the system routes and every face (each under its prefix)."""
     from chalicelib.faces.auth import auth_blueprint
     from chalicelib.faces.daemon.routes import face as daemon_face
+    from chalicelib.faces.execution import events as _execution_events  # noqa: F401 - registers its routes
     from chalicelib.faces.execution.routes import face as execution_face
     from chalicelib.faces.scheduling.routes import face as scheduling_face
     from chalicelib.faces.system import system_blueprint

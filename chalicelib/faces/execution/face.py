@@ -42,6 +42,7 @@ def ref(name: str) -> dict[str, str]:
 _, _VALUE_SCHEMAS = msgspec.json.schema_components([Event, Instance], ref_template=REF_TEMPLATE)
 for _schema in _VALUE_SCHEMAS.values():
     _schema.get("properties", {}).pop("revision", None)
+    _schema.get("properties", {}).pop("progress", None)
 _SCHEMAS: dict[str, Any] = {
     **_VALUE_SCHEMAS,
     "ExecutionError": {"type": "object", "required": ["statusCode", "message", "error"], "properties": {
