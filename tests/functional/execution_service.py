@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -22,6 +22,8 @@ class BillingService:
         self.url = ""
         self.script: dict[str, list[int]] = {}
         self.requests: list[dict[str, Any]] = []
+        #: Decides the status from (path, JSON body) before the script does; None: no opinion.
+        self.rule: Callable[[str, Any], int | None] | None = None
         self._lock = threading.Lock()
 
     def answer(self, path: str, *statuses: int) -> None:
@@ -63,13 +65,15 @@ def billing_service() -> Iterator[BillingService]:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length)
             path = self.path.split("?")[0]
+            parsed = json.loads(raw) if raw else None
             with service._lock:
                 service.requests.append({"method": self.command, "path": path, "headers": dict(self.headers),
-                                         "body": json.loads(raw) if raw else None})
+                                         "body": parsed, "at": time.time()})
+            ruled = service.rule(path, parsed) if service.rule is not None else None
             if path.endswith("/token"):
                 status, body = 200, {"token": TOKEN}
             else:
-                status = service._status(path)
+                status = ruled if ruled is not None else service._status(path)
                 body = {"path": path, "status": status}
             payload = json.dumps(body).encode()
             self.send_response(status)
