@@ -242,6 +242,13 @@ def test_every_execution_route_is_in_the_openapi_document(client):
                  "/execution-instance/{instanceSid}/cancel-tasks", "/queue"]:
         assert path in document["paths"], path
     assert set(document["paths"]["/queue"]) == {"get", "post", "delete"}
+    answer = document["paths"]["/execution-instance/{instanceSid}/get-tasks"]["get"]["responses"]["200"]
+    listed = document["components"]["schemas"]["ExecutionEventList"]
+    assert answer["content"]["application/json"]["schema"]["$ref"].endswith("/ExecutionEventList")
+    event_ref, with_instance = listed["items"]["allOf"]
+    event = document["components"]["schemas"][event_ref["$ref"].rsplit("/", 1)[1]]
+    assert set(event["properties"]) | set(with_instance["properties"]) == PAGE_EVENT_FIELDS
+    assert event["properties"]["date"] == {"type": "string", "format": "date-time"}
 
 
 def test_a_bearer_token_is_still_required(client):
@@ -262,3 +269,16 @@ def test_deployed_the_data_keys_come_from_kms(client, auth, monkeypatch):
     assert stored.wrapped_key is not None and stored.wrapped_key.startswith("kms:")
     opened = secrets.decrypt_service_auth("acme", stored, "billing", "test")
     assert opened is not None and opened.data == {"clientSecret": "very-private-value"}
+
+
+def test_instance_attributes_must_match_the_instance_validation(client, auth):
+    body = strategy(**{"settings.config.instanceValidation": {"properties": {"customer": {"type": "string"}}}})
+    assert call(client, "POST", "/execution-strategy", auth(), body)[0] == 201
+    h = {**auth(), "Strategy-Secret": secret_header()}
+    status, answer = call(client, "POST", "/execution-instance", h, {"strategyId": "billing",
+                                                                     "attributes": {"customer": 7}})
+    assert status == 400 and answer["errors"][0]["location"] == "attributes.customer"
+    assert list(RecordItem.scan(RecordItem.pk.startswith("acme#exec#instance"))) == []
+    status, _ = call(client, "POST", "/execution-instance", h, {"strategyId": "billing",
+                                                                "attributes": {"customer": "c-7"}})
+    assert status == 201

@@ -199,3 +199,25 @@ def test_a_claimed_events_trigger_item_is_retired_and_arming_again_recreates_it(
     assert arming.arm(TENANT, instance.sid, welcome.sid, at=retry_at, now=engine.clock()) == retry_at
     engine.at(retry_at)
     assert [e.task for e in engine.ran] == ["welcome", "welcome"] and engine.ran[1].attempt == 2
+
+
+def test_an_event_due_before_its_instance_is_stored_waits_for_it(engine, monkeypatch):
+    held = []
+    real_save = records.save_instance
+    monkeypatch.setattr(records, "save_instance", lambda tenant, instance: held.append(instance) or instance)
+    body = msgspec.convert(strategy(), ExecutionStrategyBody)
+    strategies.create_strategy(TENANT, body, secret_header=None, now=engine.clock())
+    instances.create_instance(TENANT, strategy_id="billing", secret_header=secret_header(), now=engine.clock(),
+                              start_date=START)
+    engine.tick_and_deliver()  # the welcome event is due at once; its instance is not stored yet
+    assert engine.ran == []
+    real_save(TENANT, held[0])
+    engine.at(engine.clock() + due.INSTANCE_WAIT)
+    assert [e.task for e in engine.ran] == ["welcome"]
+
+
+def test_an_orphan_event_of_a_failed_creation_is_dropped(engine, monkeypatch):
+    monkeypatch.setattr(records, "save_instance", lambda tenant, instance: instance)
+    make_instance(engine)
+    engine.at(engine.clock() + due.INSTANCE_WAIT_LIMIT)
+    assert engine.ran == [] and engine.at(engine.clock() + timedelta(minutes=10)) == 0

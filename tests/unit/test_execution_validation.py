@@ -86,3 +86,58 @@ def test_the_key_file_is_created_owner_only_and_reused(tmp_path):
     assert FileDataKeys(path).unwrap_data_key(wrapped, {"tenant": "a"}) == plain
     with pytest.raises(Exception):  # noqa: B017 - another context does not open it
         keys.unwrap_data_key(wrapped, {"tenant": "b"})
+
+
+SCHEMA = {"properties": {"customer": {"type": "string"}, "seats": {"type": "uint8"},
+                         "plan": {"enum": ["basic", "pro"]}},
+          "optionalProperties": {"tags": {"elements": {"type": "string"}}, "trialEnd": {"type": "timestamp"},
+                                 "limits": {"values": {"type": "float64"}},
+                                 "note": {"type": "string", "nullable": True}}}
+
+
+def test_instance_attributes_are_checked_against_the_strategys_type_definition():
+    from chalicelib.engine.execution import jtd
+
+    good = {"customer": "c-1", "seats": 3, "plan": "pro", "tags": ["a"], "trialEnd": "2027-01-01T00:00:00Z",
+            "limits": {"cpu": 1.5}, "note": None}
+    jtd.validate(SCHEMA, good, "attributes")
+    for broken, path in [({**good, "seats": 300}, "attributes.seats"), ({**good, "plan": "gold"}, "attributes.plan"),
+                         ({k: v for k, v in good.items() if k != "customer"}, "attributes.customer"),
+                         ({**good, "tags": ["a", 1]}, "attributes.tags[1]"),
+                         ({**good, "trialEnd": "2027-01-01"}, "attributes.trialEnd"),
+                         ({**good, "limits": {"cpu": "x"}}, "attributes.limits.cpu"),
+                         ({**good, "extra": 1}, "attributes.extra"), ({**good, "seats": True}, "attributes.seats")]:
+        with pytest.raises(jtd.SchemaProblem) as problem:
+            jtd.validate(SCHEMA, broken, "attributes")
+        assert problem.value.path == path
+
+
+@pytest.mark.parametrize(("schema", "location"), [
+    ({"ref": "x"}, "settings.config.instanceValidation.ref"),
+    ({"discriminator": "kind", "mapping": {}}, "settings.config.instanceValidation.discriminator"),
+    ({"type": "int64"}, "settings.config.instanceValidation.type"),
+    ({"type": "string", "enum": ["a"]}, "settings.config.instanceValidation"),
+    ({"properties": {"a": {"type": "nope"}}}, "settings.config.instanceValidation.properties.a.type"),
+])
+def test_a_type_definition_tasklane_cannot_enforce_whole_is_refused(schema, location):
+    with pytest.raises(ValidationError) as refused:
+        check(**{"settings.config.instanceValidation": schema})
+    assert refused.value.location == location
+
+
+@pytest.mark.parametrize("path", [
+    "settings.tasks[0].retryConfig.retryAfter",
+    "settings.schedule.calendars[0].leadingUpTasks[0].scheduleBefore",
+])
+def test_a_code_hook_is_refused_wherever_it_sits(path):
+    body = variant()
+    from tests.functional.execution_support import set_path
+    set_path(body, path, {"unit": "days", "amount": 1, "retryEventCallback": "custom"})
+    with pytest.raises(ValidationError) as refused:
+        check_strategy(msgspec.convert(body, ExecutionStrategyBody), environment="test")
+    assert refused.value.location == f"{path}.retryEventCallback"
+
+
+def test_the_tenants_own_data_may_use_any_key():
+    check(**{"settings.actions[0].data": {"controller": "x", "createIf": "y"},
+             "settings.encryptedSettings": {"ifCallback": "z"}})

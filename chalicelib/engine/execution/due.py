@@ -18,7 +18,7 @@ import socket
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -53,6 +53,8 @@ class DueOutcome(StrEnum):
     #: Nothing to do: the event is gone, not PENDING/QUEUED, its instance is not active, or
     #: another worker claimed it first (at-least-once delivery).
     SKIPPED = "skipped"
+    #: Its instance is not stored yet (being created): the event is armed again a little later.
+    WAITING = "waiting"
     #: This build has no event runner; the event is FAILED saying so.
     NO_RUNNER = "no_runner"
 
@@ -113,9 +115,12 @@ def due_event(tenant: str, instance_sid: str, event_sid: str, *, now: datetime,
     """Check, claim and hand over one due event (see the module docstring)."""
     try:
         event = records.get_event(tenant, instance_sid, event_sid)
-        instance = records.get_instance(tenant, instance_sid)
     except NotFound:
         return DueOutcome.SKIPPED
+    try:
+        instance = records.get_instance(tenant, instance_sid)
+    except NotFound:
+        return _wait_for_instance(tenant, event, now=now)
     if event.status not in (EventStatus.PENDING, EventStatus.QUEUED):
         return DueOutcome.SKIPPED
     if instance.status is not InstanceStatus.ACTIVE and not event.after_cancellation:
@@ -137,6 +142,20 @@ def due_event(tenant: str, instance_sid: str, event_sid: str, *, now: datetime,
     strategy = records.get_strategy(tenant, instance.strategy_sid, event.exec_strategy_version)
     runner(strategy, instance, claimed, now=now, tenant=tenant)
     return DueOutcome.RAN
+
+
+#: An event whose instance is not stored yet is tried again this much later, for this long after
+#: its creation (an instance is written just after its events' triggers are armed; past this, the
+#: creation failed and the event is an orphan nobody can see).
+INSTANCE_WAIT = timedelta(seconds=5)
+INSTANCE_WAIT_LIMIT = timedelta(minutes=5)
+
+
+def _wait_for_instance(tenant: str, event: Event, *, now: datetime) -> DueOutcome:
+    if now - event.created_at < INSTANCE_WAIT_LIMIT:
+        arming.arm(tenant, event.instance_sid, event.sid, at=now + INSTANCE_WAIT, now=now)
+        return DueOutcome.WAITING
+    return DueOutcome.SKIPPED
 
 
 def _park(tenant: str, event: Event, *, now: datetime, clock: Callable[[], datetime]) -> DueOutcome:

@@ -2,9 +2,9 @@
 the next cycle once a main event is processed.
 
 Every change is a conditional write at the revision read (a lost race is a `Conflict` for a
-caller, a skip for the worker). Events are written first, then the instance, then each event's
-trigger is armed; an event whose trigger was never armed (a crash in between) stays PENDING and
-shows in `get-tasks`.
+caller, a skip for the worker). A new instance's events and their triggers are written before
+the instance itself; a new cycle's instance change comes first (the conditional write that makes
+advancing idempotent), then its events and triggers.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
-from chalicelib.engine.execution import arming, records
+from chalicelib.engine.execution import arming, jtd, records
 from chalicelib.engine.execution.calendar import MissingBaseDate, first_main_date, next_main_date, plan_cycle, shift
 from chalicelib.engine.execution.definition import ExecutionSettings, ExecutionTaskTrigger, ExecutionTimeDelta
 from chalicelib.engine.execution.strategies import require_secret, resolve
@@ -98,6 +98,11 @@ def create_instance(tenant: str, *, strategy_id: str, secret_header: str | None,
     require_secret(strategy, secret_header)
     settings = strategy.settings
     attributes = dict(attributes or {})
+    if settings.config is not None and settings.config.instance_validation is not None:
+        try:
+            jtd.validate(settings.config.instance_validation, attributes, "attributes")
+        except jtd.SchemaProblem as problem:
+            raise ValidationError(str(problem), location=problem.path) from None
     _check_attribute_dates(settings, attributes)
     zone = zone_of(settings)
     start = (start_date or now).astimezone(UTC)
@@ -115,9 +120,12 @@ def create_instance(tenant: str, *, strategy_id: str, secret_header: str | None,
                                  main=False, now=now, on_hold=_manual(settings, trigger)))
     main = events[0]
     instance = msgspec.structs.replace(instance, next_event=NextEvent(sid=main.sid, date=main.date))
+    # Events, their triggers, then the instance: a crash before the last write leaves events of
+    # an instance nobody can see, and a trigger that fires before the instance exists waits for
+    # it (`due.due_event`), so no event of a created instance is left without a trigger.
     saved = _store(tenant, events)
-    instance = records.save_instance(tenant, instance)
     _arm_all(tenant, saved, now=now)
+    instance = records.save_instance(tenant, instance)
     return instance, saved, strategy
 
 

@@ -7,7 +7,11 @@ Each refusal is a `ValidationError` located at the JSON path of the offending va
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
+import msgspec
+
+from chalicelib.engine.execution import jtd
 from chalicelib.engine.execution.definition import (
     ExecutionNextStepIf,
     ExecutionSettings,
@@ -19,6 +23,12 @@ from chalicelib.engine.instants import zone_named
 from chalicelib.errors import ValidationError
 
 NO_CALLBACKS = "names a controller callback; tasklane runs no controller code, so it is not supported"
+#: Keys whose values are the tenant's own data (sent to services, validated against), not settings.
+USER_DATA_KEYS = frozenset({"encryptedSettings", "headers", "params", "data", "attributes", "responseValidation",
+                            "instanceValidation"})
+#: Keys of the product that name code hooks, wherever they appear.
+CALLBACK_KEYS = frozenset({"controller", "controllerCallback", "resumeControllerCallback", "retryEventCallback",
+                           "runOnCycleCallback", "nextCycleDateCallback", "createIf", "ifCallback"})
 
 
 def _refuse(path: str, message: str) -> ValidationError:
@@ -43,6 +53,11 @@ def check_strategy(body: ExecutionStrategyBody, *, environment: str) -> None:
     config = settings.config
     if config is not None and config.timezone is not None:
         zone_named(config.timezone, field=f"{root}.config.timezone")
+    if config is not None and config.instance_validation is not None:
+        try:
+            jtd.check_schema(config.instance_validation, f"{root}.config.instanceValidation")
+        except jtd.SchemaProblem as problem:
+            raise _refuse(problem.path, problem.message) from None
     services = _check_services(settings, environment)
     actions = _check_actions(settings, services)
     tasks = _unique((task.key for task in settings.tasks), f"{root}.tasks")
@@ -58,6 +73,20 @@ def check_strategy(body: ExecutionStrategyBody, *, environment: str) -> None:
                 raise _refuse(f"{path}.createIf", NO_CALLBACKS)
             if trigger.delay_by is not None and trigger.delay_by.retry_event_callback is not None:
                 raise _refuse(f"{path}.delayBy.retryEventCallback", NO_CALLBACKS)
+    _refuse_callbacks(msgspec.to_builtins(settings), root)
+
+
+def _refuse_callbacks(value: Any, path: str) -> None:
+    """Refuse a code hook anywhere in the settings (the checks above name the common ones first)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key in CALLBACK_KEYS and item is not None:
+                raise _refuse(f"{path}.{key}", NO_CALLBACKS)
+            if key not in USER_DATA_KEYS:
+                _refuse_callbacks(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _refuse_callbacks(item, f"{path}[{index}]")
 
 
 def _check_services(settings: ExecutionSettings, environment: str) -> dict[str, set[str]]:

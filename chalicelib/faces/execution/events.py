@@ -25,7 +25,7 @@ SECRET_HEADER = "Strategy-Secret"
 ResumeBody = dict[str, Any]
 
 
-@face.route("/execution-event/{correlationId}/resume", ["POST"], body=ResumeBody, response=ref("Event"))
+@face.route("/execution-event/{correlationId}/resume", ["POST"], body=ResumeBody, response=ref("ExecutionEvent"))
 def resume_event(call: Call, correlationId: str) -> Response:  # noqa: N803 - the page's name
     """Resume an event waiting after an asynchronous step: the body becomes that step's result."""
     body = call.body()
@@ -37,7 +37,7 @@ def resume_event(call: Call, correlationId: str) -> Response:  # noqa: N803 - th
     return json_response(event_view(event))
 
 
-@face.route("/execution-event/{eventSid}/cancel", ["POST"], response=ref("Event"))
+@face.route("/execution-event/{eventSid}/cancel", ["POST"], response=ref("ExecutionEvent"))
 def cancel_event(call: Call, eventSid: str) -> Response:  # noqa: N803
     """Cancel one event that has not run yet (or waits for a resume)."""
     event = event_runner.cancel_event(call.principal.tenant, eventSid, secret_header=call.header(SECRET_HEADER),

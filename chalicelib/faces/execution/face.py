@@ -39,10 +39,34 @@ def ref(name: str) -> dict[str, str]:
     return {"$ref": REF_TEMPLATE.format(name=name)}
 
 
-_, _VALUE_SCHEMAS = msgspec.json.schema_components([Event, Instance], ref_template=REF_TEMPLATE)
-for _schema in _VALUE_SCHEMAS.values():
-    _schema.get("properties", {}).pop("revision", None)
-    _schema.get("properties", {}).pop("progress", None)
+
+
+#: The values' instants (msgspec documents a datetime as a bare string).
+_INSTANTS = frozenset({"date", "createdAt", "updatedAt", "scheduledAt", "executedAt", "finishedAt", "startDate",
+                       "endDate", "executionDate"})
+
+
+def _prefixed_value_schemas() -> dict[str, Any]:
+    """The schemas of the stored values, named `Execution<Name>` (`ExecutionEvent`, ...) so
+    they never collide with another face's components; the internal `revision` and `progress` left out."""
+    _, found = msgspec.json.schema_components([Event, Instance], ref_template=REF_TEMPLATE)
+    text = json.dumps(found)
+    for name in found:
+        text = text.replace(f'"{REF_TEMPLATE.format(name=name)}"', f'"{REF_TEMPLATE.format(name="Execution" + name)}"')
+    schemas: dict[str, Any] = {f"Execution{name}": schema for name, schema in json.loads(text).items()}
+    for schema in schemas.values():
+        properties = schema.get("properties", {})
+        properties.pop("revision", None)
+        properties.pop("progress", None)  # the step machine's state, never shown
+        for name, prop in properties.items():
+            if name in _INSTANTS:
+                for option in prop.get("anyOf", [prop]):
+                    if option.get("type") == "string":
+                        option["format"] = "date-time"
+    return schemas
+
+
+_VALUE_SCHEMAS = _prefixed_value_schemas()
 _SCHEMAS: dict[str, Any] = {
     **_VALUE_SCHEMAS,
     "ExecutionError": {"type": "object", "required": ["statusCode", "message", "error"], "properties": {
@@ -50,9 +74,10 @@ _SCHEMAS: dict[str, Any] = {
         "traceId": {"type": "string"},
         "errors": {"type": "array", "items": {"type": "object", "properties": {
             "location": {"type": "string"}, "message": {"type": "string"}}}}}},
-    "ExecutionEventList": {"type": "array", "items": ref("Event")},
-    "ExecutionInstanceAnswer": {"allOf": [ref("Instance"), {"type": "object", "properties": {
-        "events": {"type": "array", "items": ref("Event")}, "strategy": {"type": "object"}}}]},
+    "ExecutionEventList": {"type": "array", "items": {"allOf": [ref("ExecutionEvent"), {
+        "type": "object", "properties": {"instance": ref("ExecutionInstance")}}]}},
+    "ExecutionInstanceAnswer": {"allOf": [ref("ExecutionInstance"), {"type": "object", "properties": {
+        "events": {"type": "array", "items": ref("ExecutionEvent")}, "strategy": {"type": "object"}}}]},
     "ExecutionStrategy": {"type": "object", "required": ["sid", "name", "version", "settings"], "properties": {
         "sid": {"type": "string"}, "name": {"type": "string"}, "version": {"type": "integer"},
         "description": {"type": "string"}, "settings": ref("ExecutionSettings"),

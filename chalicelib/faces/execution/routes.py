@@ -79,14 +79,14 @@ def cancel_instance(call: Call, instanceSid: str) -> Response:  # noqa: N803
     return json_response(answer)
 
 
-@face.route("/execution-instance/{instanceSid}/pause", ["POST"], response=ref("Instance"))
+@face.route("/execution-instance/{instanceSid}/pause", ["POST"], response=ref("ExecutionInstance"))
 def pause_instance(call: Call, instanceSid: str) -> Response:  # noqa: N803
     """Pause an active instance: its waiting events are held (PAUSED)."""
     instance, _ = instances.get_instance(call.principal.tenant, instanceSid, secret_header=_secret(call))
     return json_response(instance_view(instances.pause_instance(call.principal.tenant, instance, now=utcnow())))
 
 
-@face.route("/execution-instance/{instanceSid}/resume", ["POST"], response=ref("Instance"))
+@face.route("/execution-instance/{instanceSid}/resume", ["POST"], response=ref("ExecutionInstance"))
 def resume_instance(call: Call, instanceSid: str) -> Response:  # noqa: N803
     """Resume a paused instance: held events are armed again (due ones run at once)."""
     instance, _ = instances.get_instance(call.principal.tenant, instanceSid, secret_header=_secret(call))
