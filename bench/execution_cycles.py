@@ -133,6 +133,11 @@ def main() -> None:
         arrivals = [arrived for _, _, arrived, _ in calls]
         span = max(arrivals) - min(arrivals) if arrivals else float("nan")
         done = service.finished_events()
+        print(f"events finished (all three steps called): {done} of {args.instances}")
+        print(f"events/s: {done / span:.1f} (over {span:.1f} s from the first step call to the last)")
+        print(f"first-step lateness against the event's date: p50 {percentile(lateness, 50):.2f} s, "
+              f"p99 {percentile(lateness, 99):.2f} s, max {max(lateness, default=float('nan')):.2f} s")
+        print(f"steps called more than once: {duplicates}", flush=True)
 
         bind_backend("local", backend)
         from chalicelib.engine.execution import records
@@ -144,11 +149,6 @@ def main() -> None:
             statuses.update(e.status.value for e in main)
             assert instance.cycle in (1, 2)
         lost = args.instances - statuses.get("PROCESSED", 0)
-        print(f"events finished (all three steps called): {done} of {args.instances}")
-        print(f"events/s: {done / span:.1f} (over {span:.1f} s from the first step call to the last)")
-        print(f"first-step lateness against the event's date: p50 {percentile(lateness, 50):.2f} s, "
-              f"p99 {percentile(lateness, 99):.2f} s, max {max(lateness, default=float('nan')):.2f} s")
-        print(f"steps called more than once: {duplicates}")
         print(f"events lost (cycle 1 main event not PROCESSED): {lost}  statuses: {dict(statuses)}")
     finally:
         process.send_signal(2)
