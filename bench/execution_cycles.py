@@ -113,7 +113,7 @@ def main() -> None:
             return str(answer.json()["sid"])
 
         created = time.perf_counter()
-        with ThreadPoolExecutor(max_workers=8) as pool:
+        with ThreadPoolExecutor(max_workers=16) as pool:
             sids = list(pool.map(create, range(args.instances)))
         print(f"created {args.instances} instances due in the minute {due_minute.isoformat()} over {spread} "
               f"second(s) in {time.perf_counter() - created:.1f} s")
