@@ -10,8 +10,8 @@ the minute; `--spread 1` puts all of them on one second, a burst).
     .venv/bin/python bench/execution_cycles.py [--instances 1000] [--workers 4] [--spread 60] [--lead 450]
         [--wait 900]
 
-An event not PROCESSED when the figures are read is counted lost only if it is not still on its
-way (PENDING or EXECUTING with its trigger armed counts as late, and is shown by status).
+An event not PROCESSED when the figures are read is counted lost only if it is not on its way:
+PENDING, QUEUED or EXECUTING count as late, not lost (the statuses are printed).
 """
 
 from __future__ import annotations
