@@ -14,6 +14,7 @@ os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ.setdefault("TASKLANE_JWT_SECRET", "bench-secret-bench-secret-bench-secret")
+os.environ.setdefault("TASKLANE_COMMAND_TENANTS", "*")  # as `tasklane local`: the benchmarks run commands
 
 
 def bind_backend(stage: str, endpoint: str | None):
@@ -40,11 +41,18 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[index]
 
 
-def start_local_runtime(*args: str):
-    """Start `tasklane local` on a free port; returns (process, url, backend endpoint, token)."""
+def start_local_runtime(*args: str, output: list[str] | None = None):
+    """Start `tasklane local` on a free port; returns (process, url, backend endpoint, token).
+
+    Its data directory is a fresh temporary one unless `--data-dir` or `--ephemeral` is given;
+    the lines it printed until ready are appended to `output`."""
     import re
     import socket
     import subprocess
+    import tempfile
+
+    if "--data-dir" not in args and "--ephemeral" not in args:
+        args = (*args, "--data-dir", tempfile.mkdtemp(prefix="tasklane-bench-"))
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -56,6 +64,8 @@ def start_local_runtime(*args: str):
     )
     url = backend = token = None
     for line in process.stdout:
+        if output is not None:
+            output.append(line)
         if match := re.match(r"tasklane (http://\S+) \(backend: (\S+)\)", line):
             url, backend = match.groups()
         elif line.startswith("TOKEN="):

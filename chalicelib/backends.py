@@ -29,6 +29,7 @@ def deployed() -> Backend:
 
 
 def _dynamodb(current: settings.Settings) -> Backend:
+    from chalicelib.store.agent_tasks import DynamoAgentTaskStore
     from chalicelib.store.events import DynamoEventLog
     from chalicelib.store.execution import DynamoExecutionRecords
     from chalicelib.store.execution_keys import EnvironmentDataKeys
@@ -46,6 +47,7 @@ def _dynamodb(current: settings.Settings) -> Backend:
     from chalicelib.store.slots import DynamoSlotStore
     from chalicelib.store.subscriptions import DynamoSubscriptionStore
     from chalicelib.store.tasks import DynamoTaskStore
+    from chalicelib.store.triage import DynamoTriageStore
     from chalicelib.store.triggers import DynamoTriggerStore
 
     bind(current)
@@ -56,7 +58,7 @@ def _dynamodb(current: settings.Settings) -> Backend:
         logs=S3LogChunkStore.from_settings(current), held_slots=DynamoHeldSlotStore(),
         rate_limits=DynamoRateCounter(), heartbeats=DynamoHeartbeats(), objects=S3ObjectReader(),
         pull=DynamoPullRunStore(), execution=DynamoExecutionRecords(),
-        execution_keys=EnvironmentDataKeys(),
+        execution_keys=EnvironmentDataKeys(), agent_tasks=DynamoAgentTaskStore(), triage=DynamoTriageStore(),
     )
 
 

@@ -89,10 +89,15 @@ class NotFound(TasklaneError):
 
 
 class MethodNotAllowed(TasklaneError):
-    """The path exists but not with this method."""
+    """The path exists but not with this method; `allowed` lists the methods it serves (the
+    answer's `Allow` header)."""
 
     status = 405
     code = "method_not_allowed"
+
+    def __init__(self, message: str, *, allowed: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.allowed = tuple(allowed)
 
 
 class Conflict(TasklaneError):

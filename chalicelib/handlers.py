@@ -38,6 +38,7 @@ def ensure_bound() -> settings.Settings:
 
 def register_blueprints(app: Chalice) -> None:
     """Mount the authorizer, the system routes and every face (each under its prefix)."""
+    from chalicelib.faces.agent.routes import face as agent_face
     from chalicelib.faces.auth import auth_blueprint
     from chalicelib.faces.daemon.routes import face as daemon_face
     from chalicelib.faces.execution import events as _execution_events  # noqa: F401 - registers its routes
@@ -48,7 +49,7 @@ def register_blueprints(app: Chalice) -> None:
     configure_logging()
     app.register_blueprint(auth_blueprint)
     app.register_blueprint(system_blueprint)
-    for face in (scheduling_face, daemon_face, execution_face):
+    for face in (scheduling_face, agent_face, daemon_face, execution_face):
         face.seal()
         app.register_blueprint(face.blueprint, url_prefix=face.mount)
     # Bind lazily on the first request; importing app.py must not talk to AWS.

@@ -44,6 +44,9 @@ class Settings:
     queue_shards: int = 8
     #: The dispatcher's look-ahead window in seconds.
     lookahead_seconds: int = 60
+    #: A tick more overdue than this many seconds is a gap (downtime): recorded `missed` and
+    #: caught up per the task's policy, instead of fired late.
+    missed_grace_seconds: float = 90.0
     #: Longest a request may be held open (wait=true, SSE, claim wait), seconds.
     max_hold_seconds: float = 25.0
     #: A run's log cap in bytes when its task sets none (0: unlimited).
@@ -104,6 +107,7 @@ def load_settings() -> Settings:
         due_shards=_int("TASKLANE_DUE_SHARDS", 16),
         queue_shards=_int("TASKLANE_QUEUE_SHARDS", 8),
         lookahead_seconds=_int("TASKLANE_LOOKAHEAD_SECONDS", 60),
+        missed_grace_seconds=float(env.get("TASKLANE_MISSED_GRACE_SECONDS") or 90),
         max_hold_seconds=float(env.get("TASKLANE_MAX_HOLD_SECONDS", "25")),
         log_max_size=_int("TASKLANE_LOG_MAX_SIZE", 10 * 1024 * 1024),
         held_per_tenant=_int("TASKLANE_HELD_PER_TENANT", 8),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -25,6 +26,17 @@ os.environ.update(
     }
 )
 settings.reset()
+
+#: The fixtures that put the engine on the in-memory twin (tests/functional/conftest.py).
+TWIN_FIXTURES = frozenset({"twin", "twin_state", "twin_client"})
+UNIT_TESTS = Path(__file__).resolve().parent / "unit"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark `fast` what `make mutation` runs: tests/unit and every test over the in-memory twin."""
+    for item in items:
+        if item.path.is_relative_to(UNIT_TESTS) or TWIN_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.fast)
 
 
 @pytest.fixture

@@ -26,3 +26,24 @@ def race(target: Callable[[], object], threads: int) -> list:
         thread.join()
     assert not errors, errors
     return results
+
+
+def race_each(*targets: Callable[[], object]) -> list:
+    """Run each of `targets` on its own thread, released together; their results in the order
+    given (a target that raises gives its exception, for the test to judge)."""
+    barrier = threading.Barrier(len(targets))
+    results: list[object] = [None] * len(targets)
+
+    def run(index: int, target: Callable[[], object]) -> None:
+        barrier.wait()
+        try:
+            results[index] = target()
+        except Exception as exc:  # judged by the caller: a lost race may be an error by design
+            results[index] = exc
+
+    pool = [threading.Thread(target=run, args=(n, target)) for n, target in enumerate(targets)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    return results

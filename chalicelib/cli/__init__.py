@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 import threading
+from pathlib import Path
 from typing import Any
 
 from chalicelib.cli import schedule_cmd
@@ -25,6 +26,12 @@ def _add_local(subparsers: argparse._SubParsersAction) -> None:
                         " (default $TASKLANE_WORKER_CONCURRENCY or 32)")
     p.add_argument("--endpoint", help="an external AWS-compatible endpoint instead of the embedded one")
     p.add_argument("--no-embedded", action="store_true", help="use real AWS (credentials from the environment)")
+    kept = p.add_mutually_exclusive_group()
+    kept.add_argument("--data-dir", metavar="PATH", default=".tasklane",
+                      help="where the embedded backend keeps tasks, runs and logs across restarts"
+                           " (default ./.tasklane)")
+    kept.add_argument("--ephemeral", action="store_true",
+                      help="keep nothing: the embedded backend's state lives in memory and is lost at stop")
     p.add_argument("--tenant", default="dev", help="tenant of the printed development token")
     p.add_argument("--daemon-config", metavar="PATH", help="a runwisp.toml file to load for the daemon face")
     p.add_argument("--daemon-tenant", help="tenant that owns the file's tasks (default: --tenant)")
@@ -57,14 +64,21 @@ def _run_local(args: argparse.Namespace) -> int:
         endpoint=args.endpoint,
         embedded=not args.no_embedded,
         command_tenants=args.command_tenants,
+        data_dir=None if args.ephemeral else Path(args.data_dir).resolve(),
     )
     if args.daemon_config:
         os.environ["TASKLANE_DAEMON_CONFIG"] = daemon_config_source(args.daemon_config)
         os.environ["TASKLANE_DAEMON_TENANT"] = args.daemon_tenant or args.tenant
     # Locally nothing sits in front of the API, so `wait=true` may hold for its full wait_timeout.
     os.environ.setdefault("TASKLANE_MAX_HOLD_SECONDS", "3600")
+    from chalicelib.runtime.journal import DataDirError
+
     runtime = LocalRuntime(options, load_app=_load_app)
-    runtime.start()
+    try:
+        runtime.start()
+    except DataDirError as exc:
+        print(f"error: data directory: {exc}", file=sys.stderr, flush=True)
+        return 2
     if args.daemon_config and not _load_daemon_config():
         runtime.stop()
         return 2
@@ -72,7 +86,13 @@ def _run_local(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     print(f"tasklane {runtime.url} (backend: {runtime.endpoint or 'AWS'})", flush=True)
     print(f"{options.workers} pollers, at most {options.concurrency} runs in flight", flush=True)
-    if os.environ.get("TASKLANE_JWT_SECRET_GENERATED"):
+    if options.embedded and options.endpoint is None:
+        print(f"data: {options.data_dir} ({runtime.recovered})" if options.data_dir
+              else "data: in memory only (--ephemeral): lost at stop", flush=True)
+    generated = os.environ.get("TASKLANE_JWT_SECRET_GENERATED")
+    if generated == "kept":
+        print(f"token signing secret: {options.data_dir}/jwt.secret (kept: tokens outlive a restart)", flush=True)
+    elif generated:
         print(f"TASKLANE_JWT_SECRET={os.environ['TASKLANE_JWT_SECRET']}  (generated for this run)", flush=True)
     print(f"TOKEN={dev_token(tenant=args.tenant)}", flush=True)
     print("ready; Ctrl-C stops", flush=True)
@@ -139,7 +159,9 @@ def _add_token(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--actor-kind")
     p.add_argument("--session")
     p.add_argument("--ttl", type=int, default=12 * 3600, help="lifetime in seconds (default 12 h)")
-    p.add_argument("--secret", help="signing secret (default: $TASKLANE_JWT_SECRET)")
+    p.add_argument("--secret", help="signing secret (default: $TASKLANE_JWT_SECRET, else the one "
+                                    "`tasklane local` keeps in DATA_DIR/jwt.secret)")
+    p.add_argument("--data-dir", default=".tasklane", help="where `tasklane local` keeps its data (default .tasklane)")
     p.set_defaults(run=_run_token)
 
 
@@ -148,6 +170,9 @@ def _run_token(args: argparse.Namespace) -> int:
     from chalicelib.identity import mint_token
 
     secret = args.secret or os.environ.get("TASKLANE_JWT_SECRET", "")
+    kept = Path(args.data_dir) / "jwt.secret"
+    if not secret and kept.is_file():
+        secret = kept.read_text().strip()
     try:
         token = mint_token(
             secret,

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from chalicelib.engine.ports import (
+    AgentTaskStore,
     DataKeys,
     EventLog,
     ExecutionRecords,
@@ -30,6 +31,7 @@ from chalicelib.engine.ports import (
     SlotStore,
     SubscriptionStore,
     TaskStore,
+    TriageStore,
     TriggerStore,
 )
 
@@ -57,6 +59,8 @@ class Backend:
     execution: ExecutionRecords
     #: Data keys that seal strategy secrets (KMS deployed, a key file locally).
     execution_keys: DataKeys
+    agent_tasks: AgentTaskStore
+    triage: TriageStore
 
 
 _installed: Backend | None = None

@@ -83,7 +83,7 @@ def make_undumpable() -> bool:
         return False
     try:
         libc = ctypes.CDLL(None, use_errno=True)
-        _undumpable = libc.prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0) == 0
+        _undumpable = bool(libc.prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0) == 0)
     except (OSError, AttributeError):
         return False
     return _undumpable
@@ -122,7 +122,7 @@ def run_process(request: ProcessRequest, sink: LineSink, *, stop_event: threadin
     home = tempfile.mkdtemp(prefix="tasklane-home-")
     try:
         if identity.uid is not None:
-            os.chown(home, identity.uid, identity.gid)
+            os.chown(home, identity.uid, -1 if identity.gid is None else identity.gid)  # -1: group unchanged
         return _run_in(request, sink, stop_event, identity, home)
     finally:
         shutil.rmtree(home, ignore_errors=True)
@@ -162,7 +162,7 @@ def _run_in(request: ProcessRequest, sink: LineSink, stop_event: threading.Event
     return ProcessOutcome(outcome=outcome, exit_code=code, detail=f"exit code {code}")
 
 
-def _supervise(process: subprocess.Popen, request: ProcessRequest, sink: LineSink,
+def _supervise(process: subprocess.Popen[bytes], request: ProcessRequest, sink: LineSink,
                stop_event: threading.Event) -> str | None:
     deadline = time.monotonic() + request.timeout.total_seconds() if request.timeout else None
     while process.poll() is None:
@@ -199,7 +199,7 @@ def _pump(pipe: Any, stream: str, sink: LineSink) -> None:
     pipe.close()
 
 
-def _kill_group(process: subprocess.Popen, grace: timedelta) -> None:
+def _kill_group(process: subprocess.Popen[bytes], grace: timedelta) -> None:
     """SIGTERM the process group, wait `grace`, then SIGKILL it."""
     try:
         os.killpg(process.pid, signal.SIGTERM)

@@ -85,7 +85,7 @@ def parse_event(event: Any) -> ProcessRequest:
                           timeout=timedelta(seconds=timeout) if timeout else None)
 
 
-def handle_invocation(event: dict) -> dict:
+def handle_invocation(event: dict[str, Any]) -> dict[str, Any]:
     """Run the command an invocation describes; the response format is in the module docstring."""
     log_max = event.get("log_max_bytes") if isinstance(event, dict) else None
     if log_max is not None and (isinstance(log_max, bool) or not isinstance(log_max, int) or log_max < 0):
@@ -102,6 +102,6 @@ def handle_invocation(event: dict) -> dict:
             "lines": collector.lines, "truncated": collector.truncated}
 
 
-def _refused(reason: str) -> dict:
+def _refused(reason: str) -> dict[str, Any]:
     return {"outcome": "start_failed", "exit_code": -1, "detail": f"bad invocation: {reason}",
             "lines": [{"stream": "system", "text": f"cannot start: {reason}"}], "truncated": False}

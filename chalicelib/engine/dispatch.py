@@ -26,21 +26,23 @@ from chalicelib.settings import Settings
 
 _log = get_logger("dispatch")
 
-#: A tick more overdue than this is treated as missed (the dispatcher was down).
+#: A tick more overdue than this is treated as missed (the dispatcher was down); the
+#: `missed_grace_seconds` setting ($TASKLANE_MISSED_GRACE_SECONDS) overrides it per deployment.
 MISSED_GRACE = timedelta(seconds=90)
 #: At most this many ticks of one task are dispatched per dispatcher invocation.
 MAX_TICKS_PER_TASK = 300
 
 
-def dispatch_due(now: datetime, settings: Settings) -> dict:
+def dispatch_due(now: datetime, settings: Settings) -> dict[str, int]:
     """One dispatcher pass over every due shard; returns counts of what it did."""
     horizon = now + timedelta(seconds=settings.lookahead_seconds)
+    grace = timedelta(seconds=settings.missed_grace_seconds)
     totals = {"due": 0, "fired": 0, "missed": 0, "dst_skipped": 0}
     for shard in range(settings.due_shards):
         for tenant, task_id in backend.current().triggers.due_keys(str(shard), horizon):
             totals["due"] += 1
             try:
-                counts = dispatch_task(tenant, task_id, now=now, horizon=horizon)
+                counts = dispatch_task(tenant, task_id, now=now, horizon=horizon, grace=grace)
             except TasklaneError as exc:
                 log_event(_log, logging.ERROR, "task could not be dispatched", task_id=task_id, error=exc.message)
                 continue
@@ -49,7 +51,8 @@ def dispatch_due(now: datetime, settings: Settings) -> dict:
     return totals
 
 
-def dispatch_task(tenant: str, task_id: str, *, now: datetime, horizon: datetime) -> dict:
+def dispatch_task(tenant: str, task_id: str, *, now: datetime, horizon: datetime,
+                  grace: timedelta = MISSED_GRACE) -> dict[str, int]:
     """Dispatch every tick of one task that is due by `horizon`."""
     counts = {"fired": 0, "missed": 0, "dst_skipped": 0}
     for _ in range(MAX_TICKS_PER_TASK):
@@ -67,12 +70,15 @@ def dispatch_task(tenant: str, task_id: str, *, now: datetime, horizon: datetime
         if task.spec.kind == "service":
             services.reconcile(task, expected=due, now=now)
             break
+        if task.spec.trigger is None:
+            _stop_unusable_trigger(task, due, reason="the task has a due time but no trigger")
+            break
         try:
             sched = parse_trigger(task.spec.trigger)
         except ValidationError as exc:
             _stop_unusable_trigger(task, due, reason=exc.message)
             break
-        if due < now - MISSED_GRACE:
+        if due < now - grace:
             counts["missed"] += _catch_up(task, sched, due, now=now)
             break
         result = _fire(task, sched, due, now=now)

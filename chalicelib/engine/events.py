@@ -5,6 +5,10 @@ grow), a type, the instant it happened and a little data. A reader asks for the 
 the last number it saw, a page at a time. Events expire `event_retention_days` after they are
 written (the events table's TTL attribute `expires_at`), so the log does not grow without bound;
 a reader resuming after an expired event simply gets the oldest one still kept.
+
+Runs write no events (the run item is their record: a `run.finished` event per finish cost a
+counter update and a put per run that nothing read); a face that wants a timeline records what
+it shows, with `record`.
 """
 
 from __future__ import annotations
@@ -15,11 +19,8 @@ from typing import Any
 
 from chalicelib import settings
 from chalicelib.engine import backend
-from chalicelib.engine.model import Run
 from chalicelib.engine.ports import Event
 
-#: A run ended (however it ended); data: run_id, end_reason, exit_code, outcome.
-RUN_FINISHED = "run.finished"
 #: The most events one page holds.
 MAX_PAGE = 1000
 
@@ -43,17 +44,6 @@ def record(tenant: str, task_id: str, event_type: str, data: dict[str, Any], *, 
     """Append an event to the task's log; returns its number."""
     return backend.current().events.append_event(tenant, task_id, event_type, data, now=now,
                                                  expires_at=expires_at(now))
-
-
-def record_run_finished(run: Run, *, outcome: str | None, now: datetime) -> int:
-    """Append the `run.finished` event of an ended run."""
-    data = {
-        "run_id": run.run_id,
-        "end_reason": run.end_reason.value if run.end_reason else None,
-        "exit_code": run.exit_code,
-        "outcome": outcome,
-    }
-    return record(run.tenant, run.task_id, RUN_FINISHED, data, now=now)
 
 
 def task_events(tenant: str, task_id: str, *, after: int = 0, limit: int = 100) -> EventPage:

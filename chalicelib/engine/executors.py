@@ -178,13 +178,14 @@ class PythonExecutor:
 
         thread = threading.Thread(target=call, daemon=True, name=f"python-{reference}")
         thread.start()
-        deadline = time.monotonic() + context.timeout.total_seconds() if context.timeout else None
+        seconds = context.timeout.total_seconds() if context.timeout else None
+        deadline = time.monotonic() + seconds if seconds is not None else None
         while thread.is_alive():
             thread.join(timeout=_POLL)
             if context.stop_event.is_set():
                 return ExecutionResult(outcome=Outcome.STOPPED, exit_code=1, detail="stopped")
             if deadline is not None and time.monotonic() >= deadline:
-                context.log.write("system", f"timed out after {context.timeout.total_seconds():g}s")
+                context.log.write("system", f"timed out after {seconds:g}s")
                 return ExecutionResult(outcome=Outcome.TIMEOUT, exit_code=1, detail="timeout")
         if "error" in outcome:
             for line in outcome["error"].splitlines():

@@ -14,7 +14,7 @@ import json
 import logging
 from datetime import datetime
 
-from chalicelib.engine import backend, pull
+from chalicelib.engine import agent_runs, backend
 from chalicelib.engine import runs as run_engine
 from chalicelib.engine.model import EXIT_CRASHED, EndReason, RunStatus
 from chalicelib.observability import get_logger, log_event
@@ -70,7 +70,7 @@ def _crash_pending(tenant: str, task_id: str, run_id: str, *, now: datetime) -> 
         run_engine.after_finish(ended, now=now)
 
 
-def run_maintenance(now: datetime) -> dict:
+def run_maintenance(now: datetime) -> dict[str, int]:
     """One maintenance pass; returns counts of what it did."""
     return {"crashed": sweep_expired_leases(now), "dead_letters": drain_dead_letters(now),
-            "requeued": pull.requeue_expired(now)}
+            "requeued": agent_runs.requeue_expired(now)}

@@ -224,6 +224,9 @@ class Task:
     disabled_code: DisabledReason | None = None
     #: Runs waiting for a slot (overlap policy `queue`), oldest first.
     waiting: tuple[str, ...] = ()
+    #: False only when no task subscribes to this one (a finish then skips the subscriber
+    #: lookup); True when one does or may (the store may keep it set after the last one left).
+    may_have_subscribers: bool = True
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -267,6 +270,16 @@ class Run:
     claim_token_hash: str | None = None
     #: Pull-mode runs: queued but out of the `queued` index (its task is blocked), so no claim sees it.
     parked: bool = False
+    #: Pull-mode runs: when the current claim was taken (cleared when the run is requeued).
+    claimed_at: datetime | None = None
+    #: Pull-mode runs: when the holder last extended the lease (the claim counts as the first).
+    heartbeat_at: datetime | None = None
+    #: Pull-mode runs: the idempotency key of the last keyed claim or start.
+    idempotency_key: str | None = None
+    #: Pull-mode runs: the agent session attached to the run (by `attach_session`).
+    attached_session: str | None = None
+    #: Pull-mode runs: what the holder reported when it completed the run (any JSON value).
+    result: Any = None
 
     @property
     def is_terminal(self) -> bool:

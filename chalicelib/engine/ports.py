@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from chalicelib.engine.agent_model import AgentTask
 from chalicelib.engine.log_values import ChunkRef, LogHead, LogLine
 from chalicelib.engine.model import DisabledReason, EndReason, Run, RunStatus, Subscription, Task, TaskSpec
 
@@ -63,6 +64,22 @@ class Event:
     data: dict[str, Any]
 
 
+@dataclass(frozen=True, kw_only=True)
+class Triage:
+    """One actor's triage of one task in the agent inbox."""
+
+    task_id: str
+    #: The actor: its kind (`human`, `agent_session`, ...) and reference (user id or session).
+    actor_kind: str
+    actor_ref: str
+    read: bool = False
+    archived: bool = False
+    dismissed: bool = False
+    #: The task's latest activity when the actor last triaged it (newer activity makes it unread).
+    last_seen_activity_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
 class TaskStore(Protocol):
     """Task definitions: create, replace (optimistic revision), delete, read, list."""
 
@@ -71,7 +88,7 @@ class TaskStore(Protocol):
         ...
 
     def put_task(self, *, tenant: str, task_id: str, face: str, name: str, enabled: bool, spec: TaskSpec,
-                 document: dict | None, next_fire_at: datetime | None, due_shards: int, now: datetime,
+                 document: dict[str, Any] | None, next_fire_at: datetime | None, due_shards: int, now: datetime,
                  expected_revision: int | None, disabled_code: DisabledReason | None = None) -> Task:
         """Create (`expected_revision` None) or replace a task, keeping its trigger state, slots
         and counters; its chain edges follow `spec.subscriptions`. A lost race is a `Conflict`."""
@@ -120,6 +137,13 @@ class SlotStore(Protocol):
     def acquire_slot(self, tenant: str, task_id: str, run_id: str, parallelism: int) -> bool:
         """Take one of `parallelism` slots for `run_id` (True again if it holds one); False when
         all are held or the task is gone."""
+        ...
+
+    def start_with_slot(self, run: Run, parallelism: int, *, worker_id: str, now: datetime,
+                        lease_until: datetime) -> Run | None:
+        """`acquire_slot` for the pending `run` and `RunStore.start_run` it, both or neither, in
+        one request: the started run, or None (nothing written) when the slots are full, the task
+        is gone, or the run is not pending or has a stop requested."""
         ...
 
     def release_slot(self, tenant: str, task_id: str, run_id: str) -> Task | None:
@@ -251,7 +275,7 @@ class RunsQueue(Protocol):
         """Ask for the run to start `delay_seconds` from now (rounded up, at most 15 minutes)."""
         ...
 
-    def parse_run_message(self, payload: dict) -> tuple[str, str, str] | None:
+    def parse_run_message(self, payload: dict[str, Any]) -> tuple[str, str, str] | None:
         """(tenant, task id, run id) of a message body this queue sent, or None if it is not one."""
         ...
 
@@ -344,9 +368,10 @@ class PullRunStore(Protocol):
         ...
 
     def claim_run(self, tenant: str, task_id: str, run_id: str, *, session: str, token_hash: str, now: datetime,
-                  lease_until: datetime, lease_shard: str) -> Run | None:
-        """QUEUED -> CLAIMED for `session` and record the session's lease, both or neither: None
-        when the run is no longer queued; `Conflict` when the session already holds a lease."""
+                  lease_until: datetime, lease_shard: str, idempotency_key: str | None = None) -> Run | None:
+        """QUEUED -> CLAIMED for `session` (stamping `claimed_at` and `heartbeat_at` = `now`, and
+        the claim's `idempotency_key`) and record the session's lease, both or neither: None when
+        the run is no longer queued; `Conflict` when the session already holds a lease."""
         ...
 
     def session_lease(self, tenant: str, session: str) -> tuple[str, str] | None:
@@ -359,21 +384,26 @@ class PullRunStore(Protocol):
 
     def touch_run(self, tenant: str, task_id: str, run_id: str, *, session: str, token_hash: str | None,
                   now: datetime, expected: frozenset[RunStatus], status: RunStatus | None = None,
-                  lease_until: datetime | None = None) -> Run | None:
-        """For the holder of a run in `expected`: move it to `status` and/or extend its lease."""
+                  lease_until: datetime | None = None, idempotency_key: str | None = None) -> Run | None:
+        """For the holder of a run in `expected`: move it to `status` and/or extend its lease
+        (stamping `heartbeat_at`), recording `idempotency_key` when given."""
         ...
 
     def end_held_run(self, tenant: str, task_id: str, run_id: str, *, session: str | None,
                      token_hash: str | None, now: datetime, reason: EndReason, detail: str | None = None,
-                     expires_at: int | None = None) -> Run | None:
+                     expires_at: int | None = None, result: Any = None) -> Run | None:
         """End a held run (for its holder, or for anyone when `session` is None) and free its
-        session's lease, both or neither."""
+        session's lease, both or neither; `result` (any JSON value but null) is kept with it."""
         ...
 
     def requeue_run(self, tenant: str, task_id: str, run_id: str, *, session: str | None, token_hash: str | None,
                     now: datetime, expired_only: bool) -> Run | None:
         """Put a held run back in its queue partition, clearing the claim and freeing the session's
         lease: for its holder (`session`), or, with `expired_only`, for anyone once the lease ran out."""
+        ...
+
+    def attach_session(self, tenant: str, task_id: str, run_id: str, *, session_id: str) -> Run | None:
+        """Record the agent session working an open (queued or held) run; None when it has ended."""
         ...
 
     def expired_pull_leases(self, now: datetime, *, shards: tuple[str, ...],
@@ -418,4 +448,61 @@ class DataKeys(Protocol):
 
     def unwrap_data_key(self, wrapped: str, context: dict[str, str]) -> bytes:
         """The key `wrapped` holds (the same `context` it was wrapped with)."""
+        ...
+
+
+class AgentTaskStore(Protocol):
+    """Agent tasks of a tenant, with the edges read backwards: a parent's children and a
+    task's dependents. Every key starts with the tenant; a task is saved under its revision."""
+
+    def create_task(self, task: AgentTask) -> None:
+        """Store a new task (and, with `parent_task_id`, the parent's child edge), both or
+        neither; `Conflict` when the id exists or the parent is gone."""
+        ...
+
+    def get_task(self, tenant: str, task_id: str) -> AgentTask:
+        """The task, or `NotFound` (also for another tenant's id)."""
+        ...
+
+    def save_task(self, task: AgentTask, *, expected_revision: int, dependency_added: str | None = None,
+                  dependency_removed: str | None = None) -> AgentTask:
+        """Replace the task if it is still at `expected_revision` (it is saved at the next one),
+        adding or removing the dependent edge from the named blocker in the same write;
+        `Conflict` when another write won, `NotFound` when it is gone."""
+        ...
+
+    def delete_task(self, tenant: str, task_id: str) -> None:
+        """Delete the task with its own edges (child edge, dependency edges); `NotFound` if gone."""
+        ...
+
+    def list_tasks(self, tenant: str, *, after: str | None, limit: int) -> tuple[list[AgentTask], str | None]:
+        """Up to `limit` tasks in id (creation) order after task id `after`, and the id to
+        continue after (None when the list ended). A query of the tenant's partition."""
+        ...
+
+    def children(self, tenant: str, parent_id: str) -> list[str]:
+        """Ids of the tasks whose parent is `parent_id`, in id order."""
+        ...
+
+    def dependents(self, tenant: str, task_id: str) -> list[str]:
+        """Ids of the tasks that depend on `task_id`, in id order."""
+        ...
+
+    def next_number(self, tenant: str) -> int:
+        """The tenant's next task number (atomic: 1, 2, ...), for identifiers."""
+        ...
+
+
+class TriageStore(Protocol):
+    """Per-actor triage of agent tasks (read, dismissed, archived), read per actor in one query."""
+
+    def mark_triage(self, tenant: str, actor_kind: str, actor_ref: str, task_id: str, *, now: datetime,
+                    last_seen_activity_at: datetime | None, read: bool | None = None,
+                    dismissed: bool | None = None, archived: bool | None = None) -> Triage:
+        """Set the flags given (None leaves one as it was, False on a new record) and
+        `last_seen_activity_at`, in one write; the record as written."""
+        ...
+
+    def triage_of_actor(self, tenant: str, actor_kind: str, actor_ref: str) -> Iterator[Triage]:
+        """Every triage record of one actor of the tenant."""
         ...

@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from chalicelib.engine import backend
 from chalicelib.engine.model import EndReason, Run, RunStatus, TriggeredBy
 from chalicelib.engine.pull_status import HELD, TaskStatus
-from chalicelib.engine.run_ids import fresh_run_id
 from chalicelib.errors import Conflict, NotFound, ValidationError
 from chalicelib.timefmt import to_iso
 
@@ -94,7 +95,7 @@ def lease_length(seconds: float | None) -> timedelta:
 
 def enqueue(tenant: str, task_id: str, *, now: datetime, priority: str = DEFAULT_PRIORITY,
             channel: str | None = None, max_attempts: int = 3, status: TaskStatus | None = None,
-            extra: dict | None = None) -> Run:
+            extra: dict[str, Any] | None = None) -> Run:
     """Queue a new run of the task (attempt = previous + 1). Refused (`Conflict`) for a draft or
     canceled task, while the task has an open run, and past `max_attempts`. A blocked task's run
     is queued parked: no claim sees it until `set_claimable` (when the task turns ready)."""
@@ -111,14 +112,22 @@ def enqueue(tenant: str, task_id: str, *, now: datetime, priority: str = DEFAULT
         raise Conflict(f"task {task_id} has an open run")
     if len(runs) >= max_attempts:
         raise Conflict(f"task {task_id} has used its {max_attempts} attempts")
-    run_id = fresh_run_id(now)
+    attempt = max((run.retry_attempt for run in runs), default=-1) + 1
+    run_id = attempt_run_id(task_id, attempt + 1)
     run = Run(tenant=tenant, task_id=task_id, run_id=run_id, status=RunStatus.QUEUED, triggered_by=TriggeredBy.API,
-              created_at=now, source="agent", retry_attempt=len(runs), extra=extra or {},
+              created_at=now, source="agent", retry_attempt=attempt, extra=extra or {},
               queue_partition=queue_partition(tenant, channel, _shard(run_id, QUEUE_SHARDS)),
               queue_rank=queue_rank(priority, now, run_id), parked=status is TaskStatus.BLOCKED)
     if not backend.current().runs.create_run(run):
-        raise Conflict(f"run {run_id} exists")
+        raise Conflict(f"task {task_id} has an open run")  # a concurrent enqueue took this attempt
     return backend.current().runs.get_run(tenant, task_id, run_id)
+
+
+def attempt_run_id(task_id: str, attempt: int) -> str:
+    """The id of a task's `attempt`-th run (from 1): derived from its cause, so two enqueues
+    racing for the same attempt write one run (the conditional put refuses the second), and a
+    task's runs sort by attempt."""
+    return f"{task_id}-r{attempt:02d}"
 
 
 def set_claimable(tenant: str, task_id: str, run_id: str, *, claimable: bool) -> Run | None:
@@ -135,21 +144,26 @@ def _heads(tenant: str, channel: str | None) -> list[tuple[str, str, str, str]]:
 
 
 def claim_next(tenant: str, session: str, *, now: datetime, channel: str | None = None,
-               lease_seconds: float | None = None) -> Claim | None:
+               lease_seconds: float | None = None, on_requeued: Callable[[Run], None] | None = None,
+               accept: Callable[[str], bool] | None = None) -> Claim | None:
     """Claim the best queued run of the tenant's channel for `session`, or None when nothing is
-    claimable. `Conflict` while the session holds a lease that has not run out."""
+    claimable. `Conflict` while the session holds a lease that has not run out. `on_requeued` is
+    told of each expired lease this claim requeued on the way. `accept(task id)`, when given,
+    skips the queue heads of tasks it refuses (only the heads read are considered)."""
     lease = lease_length(lease_seconds)
-    claim = _claim_from_heads(tenant, session, now=now, channel=channel, lease=lease)
-    if claim is None and requeue_expired(now, limit=LAZY_REQUEUE):
-        claim = _claim_from_heads(tenant, session, now=now, channel=channel, lease=lease)
+    claim = _claim_from_heads(tenant, session, now=now, channel=channel, lease=lease, accept=accept)
+    if claim is None and requeue_expired(now, limit=LAZY_REQUEUE, on_requeued=on_requeued):
+        claim = _claim_from_heads(tenant, session, now=now, channel=channel, lease=lease, accept=accept)
     return claim
 
 
 def _claim_from_heads(tenant: str, session: str, *, now: datetime, channel: str | None,
-                      lease: timedelta) -> Claim | None:
+                      lease: timedelta, accept: Callable[[str], bool] | None = None) -> Claim | None:
     pull = backend.current().pull
     for _ in range(ROUNDS):
         heads = _heads(tenant, channel)
+        if accept is not None:
+            heads = [head for head in heads if accept(head[2])]
         if not heads:
             return None
         for _rank, run_tenant, task_id, run_id in heads:
@@ -164,6 +178,27 @@ def _claim_from_heads(tenant: str, session: str, *, now: datetime, channel: str 
                 continue
             if run is not None:
                 return Claim(run=run, token=token)
+    return None
+
+
+def claim(tenant: str, session: str, task_id: str, run_id: str, *, now: datetime,
+          lease_seconds: float | None = None, idempotency_key: str | None = None) -> Claim | None:
+    """Claim one named queued run for `session` (an operator's claim); None when it is not queued
+    (`NotFound` for no such run). `Conflict` while the session holds a live lease elsewhere."""
+    lease = lease_length(lease_seconds)
+    backend.current().runs.get_run(tenant, task_id, run_id)
+    pull = backend.current().pull
+    token = "clt_" + secrets.token_urlsafe(32)
+    for _ in range(2):
+        try:
+            run = pull.claim_run(tenant, task_id, run_id, session=session, token_hash=token_hash(token), now=now,
+                                 lease_until=now + lease, lease_shard=LEASE_SHARDS[_shard(run_id, len(LEASE_SHARDS))],
+                                 idempotency_key=idempotency_key)
+        except Conflict:
+            if not _free_own_expired_lease(tenant, session, now):
+                raise
+            continue
+        return None if run is None else Claim(run=run, token=token)
     return None
 
 
@@ -202,11 +237,12 @@ def session_run(tenant: str, session: str) -> Run | None:
 
 def _touch(tenant: str, session: str, run_id: str, *, now: datetime, token: str | None,
            expected: frozenset[RunStatus], status: RunStatus | None = None,
-           lease: timedelta | None = None) -> Run:
+           lease: timedelta | None = None, idempotency_key: str | None = None) -> Run:
     task_id, _ = _held(tenant, session, run_id)
     run = backend.current().pull.touch_run(
         tenant, task_id, run_id, session=session, token_hash=token_hash(token) if token else None, now=now,
-        expected=expected, status=status, lease_until=now + lease if lease else None)
+        expected=expected, status=status, lease_until=now + lease if lease else None,
+        idempotency_key=idempotency_key)
     if run is None:
         raise _refusal(tenant, session, run_id)
     return run
@@ -218,33 +254,36 @@ def heartbeat(tenant: str, session: str, run_id: str, *, now: datetime, lease_se
     return _touch(tenant, session, run_id, now=now, token=token, expected=HELD, lease=lease_length(lease_seconds))
 
 
-def start(tenant: str, session: str, run_id: str, *, now: datetime, token: str | None = None) -> Run:
+def start(tenant: str, session: str, run_id: str, *, now: datetime, token: str | None = None,
+          idempotency_key: str | None = None) -> Run:
     """claimed -> starting."""
     return _touch(tenant, session, run_id, now=now, token=token, expected=frozenset({RunStatus.CLAIMED}),
-                  status=RunStatus.STARTING)
+                  status=RunStatus.STARTING, idempotency_key=idempotency_key)
 
 
-def mark_running(tenant: str, session: str, run_id: str, *, now: datetime, token: str | None = None) -> Run:
+def mark_running(tenant: str, session: str, run_id: str, *, now: datetime, token: str | None = None,
+                 idempotency_key: str | None = None) -> Run:
     """claimed | starting -> running."""
     return _touch(tenant, session, run_id, now=now, token=token,
-                  expected=frozenset({RunStatus.CLAIMED, RunStatus.STARTING}), status=RunStatus.RUNNING)
+                  expected=frozenset({RunStatus.CLAIMED, RunStatus.STARTING}), status=RunStatus.RUNNING,
+                  idempotency_key=idempotency_key)
 
 
 def _end(tenant: str, session: str, run_id: str, reason: EndReason, *, now: datetime, token: str | None,
-         detail: str | None) -> Run:
+         detail: str | None, result: Any = None) -> Run:
     task_id, _ = _held(tenant, session, run_id)
     run = backend.current().pull.end_held_run(tenant, task_id, run_id, session=session,
                                               token_hash=token_hash(token) if token else None, now=now,
-                                              reason=reason, detail=detail)
+                                              reason=reason, detail=detail, result=result)
     if run is None:
         raise _refusal(tenant, session, run_id)
     return run
 
 
 def complete(tenant: str, session: str, run_id: str, *, now: datetime, token: str | None = None,
-             detail: str | None = None) -> Run:
-    """The holder's run completed: it ends `success` and the session is free."""
-    return _end(tenant, session, run_id, EndReason.SUCCESS, now=now, token=token, detail=detail)
+             detail: str | None = None, result: Any = None) -> Run:
+    """The holder's run completed: it ends `success` (keeping `result`) and the session is free."""
+    return _end(tenant, session, run_id, EndReason.SUCCESS, now=now, token=token, detail=detail, result=result)
 
 
 def fail(tenant: str, session: str, run_id: str, *, now: datetime, token: str | None = None,
@@ -265,15 +304,27 @@ def release(tenant: str, session: str, run_id: str, *, now: datetime, token: str
     return run
 
 
-def requeue_expired(now: datetime, *, limit: int | None = None) -> int:
+def attach_session(tenant: str, task_id: str, run_id: str, *, session_id: str) -> Run:
+    """Record the agent session working an open run; `Conflict` once it has ended."""
+    backend.current().runs.get_run(tenant, task_id, run_id)
+    run = backend.current().pull.attach_session(tenant, task_id, run_id, session_id=session_id)
+    if run is None:
+        raise Conflict(f"run {run_id} has ended: no session can be attached")
+    return run
+
+
+def requeue_expired(now: datetime, *, limit: int | None = None,
+                    on_requeued: Callable[[Run], None] | None = None) -> int:
     """Requeue every held pull-mode run whose lease ran out by `now` (the maintenance role's
-    sweep; claims call it lazily). How many this call requeued."""
+    sweep; claims call it lazily), telling `on_requeued` of each. How many this call requeued."""
     pull = backend.current().pull
     requeued = 0
     for tenant, task_id, run_id in list(pull.expired_pull_leases(now, shards=LEASE_SHARDS, limit=limit)):
-        if pull.requeue_run(tenant, task_id, run_id, session=None, token_hash=None, now=now,
-                            expired_only=True) is not None:
+        run = pull.requeue_run(tenant, task_id, run_id, session=None, token_hash=None, now=now, expired_only=True)
+        if run is not None:
             requeued += 1
+            if on_requeued is not None:
+                on_requeued(run)
     return requeued
 
 
@@ -298,11 +349,11 @@ def cancel(tenant: str, task_id: str, run_id: str, *, now: datetime, detail: str
 
 
 #: A pull-mode run's status as agents see it, for each ended run's reason.
-_ENDED_AS = {EndReason.SUCCESS: "completed", EndReason.STOPPED: "canceled"}
+_ENDED_AS: dict[EndReason | None, str] = {EndReason.SUCCESS: "completed", EndReason.STOPPED: "canceled"}
 
 
 def run_status(run: Run) -> str:
     """`queued | claimed | starting | running | completed | failed | canceled`."""
     if run.status is RunStatus.ENDED:
-        return _ENDED_AS.get(run.end_reason, "failed")
+        return _ENDED_AS.get(run.end_reason, "failed") if run.end_reason is not None else "failed"
     return run.status.value

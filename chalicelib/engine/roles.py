@@ -43,17 +43,17 @@ class BatchOutcome:
         return {"batchItemFailures": [{"itemIdentifier": mid} for mid in self.failed_ids]}
 
 
-MessageHandler = Callable[[dict, QueueMessage], None]
+MessageHandler = Callable[[dict[str, Any], QueueMessage], None]
 
 
-def run_dispatcher(now: datetime, tick: Callable[[datetime], dict]) -> dict:
+def run_dispatcher(now: datetime, tick: Callable[[datetime], dict[str, int]]) -> dict[str, int]:
     """One dispatcher tick: `tick(now)` does the dispatching; returns its summary."""
     summary = tick(now)
     backend.current().heartbeats.record_heartbeat("dispatcher", now=now, **summary)
     return summary
 
 
-def run_maintenance(now: datetime, sweep: Callable[[datetime], dict]) -> dict:
+def run_maintenance(now: datetime, sweep: Callable[[datetime], dict[str, int]]) -> dict[str, int]:
     """One maintenance pass: `sweep(now)` does the work; returns its summary."""
     summary = sweep(now)
     backend.current().heartbeats.record_heartbeat("maintenance", now=now, **summary)

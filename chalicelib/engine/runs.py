@@ -1,7 +1,7 @@
 """Creating, stopping and finishing runs, and everything a finish sets off.
 
 A finish (whoever wins the conditional transition to ENDED) releases the concurrency slot,
-starts the next waiting run, records a `run.finished` event, counts consecutive failures,
+starts the next waiting run, counts consecutive failures,
 schedules a retry, starts chained tasks and restarts service instances, then applies
 retention. Ids of runs set off by a finish are derived from the finished run, so doing the
 follow-up twice (at-least-once delivery) never creates a second run.
@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from chalicelib.engine import backend, events, logs, run_ids
+from chalicelib.engine import backend, logs, run_ids
 from chalicelib.engine.model import (
     EXIT_NEVER_EXECUTED,
     FAILURES,
@@ -100,7 +100,6 @@ def record_never_executed(
     run = new_run(task, run_id=run_id, triggered_by=triggered_by, now=now, nominal_at=nominal_at,
                   instance_index=instance_index, never_executed=reason, detail=detail)
     if backend.current().runs.create_run(run):
-        events.record_run_finished(run, outcome=outcome_of(run.end_reason), now=now)
         return run
     return backend.current().runs.get_run(task.tenant, task.task_id, run_id)
 
@@ -151,7 +150,8 @@ def after_finish(run: Run, *, now: datetime) -> None:
     task = backend.current().slots.release_slot(run.tenant, run.task_id, run.run_id)
     if task is not None and task.waiting:
         _start_next_waiting(run, now=now)
-    events.record_run_finished(run, outcome=outcome_of(run.end_reason), now=now)
+    # No `run.finished` event: nothing reads one (the run item is the record), and a write per
+    # finish that nobody reads is a request per run paid on AWS.
     if task is None:
         try:
             task = backend.current().tasks.get_task(run.tenant, run.task_id)
@@ -207,6 +207,8 @@ def _maybe_retry(task: Task, run: Run, *, now: datetime) -> None:
 
 
 def _start_children(parent: Task, run: Run, outcome: str, *, now: datetime) -> None:
+    if not parent.may_have_subscribers:
+        return  # the task item says no task subscribes to it: spare the lookup
     for child_id, outcomes in backend.current().subscriptions.subscribers(parent.tenant, parent.task_id):
         if outcomes is not None and outcome not in outcomes:
             continue

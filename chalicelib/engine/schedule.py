@@ -27,7 +27,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from chalicelib.engine import schedule_iso
-from chalicelib.engine.instants import zone_named
+from chalicelib.engine.instants import parse_instant, zone_named
 from chalicelib.engine.model import CatchUpPolicy
 from chalicelib.engine.schedule_cron import parse_cron
 from chalicelib.engine.schedule_dst import (
@@ -266,7 +266,7 @@ def _compile(schedule: Schedule) -> _Trigger:
         return _RepetitionTrigger(_every(text, anchor=schedule.start or EPOCH), zone)
     if schedule.kind is ScheduleKind.INTERVAL:
         return _RepetitionTrigger(schedule_iso.parse_repeating_interval(text, default_anchor=local_epoch), zone)
-    return _OnceTrigger(schedule_iso.parse_instant(text))
+    return _OnceTrigger(parse_instant(text))
 
 
 def _every(text: str, *, anchor: datetime) -> Repetition:

@@ -46,9 +46,11 @@ class ExpressionError(ValueError):
 class WallClockRule(Protocol):
     """A recurrence over naive wall-clock time (what a cron expression or an RRULE describes)."""
 
-    #: True when the rule names both its minutes and its hours (no `*` leads either field): a
-    #: time in a gap is caught up after it, a repeated time runs on its first pass only.
-    fixed: bool
+    @property
+    def fixed(self) -> bool:
+        """True when the rule names both its minutes and its hours (no `*` leads either field): a
+        time in a gap is caught up after it, a repeated time runs on its first pass only."""
+        ...
 
     def next_wall(self, wall: datetime) -> datetime | None:
         """The first matching naive wall time strictly after naive `wall`, or None if none."""
@@ -94,7 +96,7 @@ def resolve_wall(wall: datetime, zone: tzinfo, *, fixed: bool) -> list[Fire]:
     ``dst_skipped`` when the rule is `fixed`.
     """
     first, second = wall.replace(tzinfo=zone, fold=0), wall.replace(tzinfo=zone, fold=1)
-    early, late = first.utcoffset(), second.utcoffset()
+    early, late = _offset(first), _offset(second)
     if early == late:
         return [Fire(at=first.astimezone(UTC))]
     if early < late:
@@ -120,11 +122,19 @@ def _naive(local: datetime) -> datetime:
 
 def _in_first_pass(local: datetime) -> bool:
     """Whether `local` reads a wall time that the clock will show again after falling back."""
-    return local.fold == 0 and local.utcoffset() > local.replace(fold=1).utcoffset()
+    return local.fold == 0 and _offset(local) > _offset(local.replace(fold=1))
 
 
 def _fold_size(local: datetime) -> timedelta:
-    return local.utcoffset() - local.replace(fold=1).utcoffset()
+    return _offset(local) - _offset(local.replace(fold=1))
+
+
+def _offset(local: datetime) -> timedelta:
+    """The UTC offset of an aware time (a zone always has one; a naive time is a caller's bug)."""
+    offset = local.utcoffset()
+    if offset is None:
+        raise ValueError(f"{local!r} is naive: it has no UTC offset")
+    return offset
 
 
 def _transition(before: datetime, after: datetime, zone: tzinfo) -> datetime:

@@ -82,6 +82,8 @@ def parse_rrule(text: str, *, zone: tzinfo, default_start: datetime) -> Recurren
         rule = rrulestr(";".join(f"{key}={value}" for key, value in parts.items()), dtstart=dtstart)
     except (ValueError, TypeError, OverflowError) as exc:
         raise ExpressionError(f"RRULE is not valid: {exc}") from None
+    if not isinstance(rule, rrule):  # dateutil returns a set only for several lines; this is one
+        raise ExpressionError("RRULE is not valid: one rule expected")
     freq = parts["FREQ"].upper()
     fixed_period = _FIXED_PERIODS.get(freq)
     period = None

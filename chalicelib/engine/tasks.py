@@ -6,6 +6,7 @@ import logging
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
 
 from chalicelib import settings
 from chalicelib.engine import backend, command_policy, schedule
@@ -51,7 +52,7 @@ def save_task(
     name: str,
     spec: TaskSpec,
     enabled: bool,
-    document: dict | None,
+    document: dict[str, Any] | None,
     now: datetime,
     expected_revision: int | None = None,
     disabled_code: DisabledReason | None = None,
@@ -65,7 +66,7 @@ def save_task(
 
 
 def _store_task(*, tenant: str, task_id: str, face: str, name: str, spec: TaskSpec, enabled: bool,
-                document: dict | None, now: datetime, expected_revision: int | None,
+                document: dict[str, Any] | None, now: datetime, expected_revision: int | None,
                 disabled_code: DisabledReason | None) -> Task:
     if spec.trigger is not None:
         parse_trigger(spec.trigger)

@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from chalicelib.engine import backend, command_policy, functions, logs
 from chalicelib.engine import runs as run_engine
@@ -56,7 +57,8 @@ MAX_EARLY = timedelta(seconds=2)
 
 
 def handle_message(
-    payload: dict, message: QueueMessage, *, clock: Clock = utcnow, sleep: Callable[[float], None] = time.sleep
+    payload: dict[str, Any], message: QueueMessage, *, clock: Clock = utcnow,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> None:
     """Handle one run message (see the module docstring)."""
     ref = backend.current().queue.parse_run_message(payload)
@@ -78,14 +80,21 @@ def handle_message(
     if run.stop_requested:
         run_engine.cancel_pending(run, now=clock(), detail="stopped before it started")
         return
-    if not _take_slot(task, run, now=clock()):
-        return
     me = worker_id()
     now = clock()
-    started = backend.current().runs.start_run(tenant, task_id, run_id, worker_id=me, now=now, lease_until=now + LEASE)
-    if started is None:
-        backend.current().slots.release_slot(tenant, task_id, run_id)
-        return
+    # The common case in one request: a free slot taken and the run started together.
+    started = backend.current().slots.start_with_slot(run, task.spec.parallelism, worker_id=me, now=now,
+                                                      lease_until=now + LEASE)
+    if started is None:  # the slots are full, the task went, or the run moved on: step by step
+        run = run_engine.pending_run(tenant, task_id, run_id)
+        if run is None or not _take_slot(task, run, now=clock()):
+            return
+        now = clock()
+        started = backend.current().runs.start_run(tenant, task_id, run_id, worker_id=me, now=now,
+                                                   lease_until=now + LEASE)
+        if started is None:
+            backend.current().slots.release_slot(tenant, task_id, run_id)
+            return
     execute(task, started, worker=me, clock=clock)
 
 
@@ -166,7 +175,7 @@ class _Heartbeat(threading.Thread):
                 _log.exception("heartbeat failed", extra={"fields": {"run_id": r.run_id}})
 
 
-def _resolve(task: Task, run: Run) -> tuple[str, dict]:
+def _resolve(task: Task, run: Run) -> tuple[str, dict[str, Any]]:
     """The executor kind and configuration for this run: face overrides in `run.extra["exec"]`
     replace the task's values, except `env`, which is merged (the run adds to the task's)."""
     kind, config = task.spec.executor, dict(task.spec.executor_config)
@@ -246,4 +255,4 @@ def _run_executor(task: Task, run: Run, writer: RunLogWriter, stop_event: thread
         return ExecutionResult(outcome=Outcome.START_FAILED, exit_code=-1, detail=f"executor error: {exc}"[:500])
 
 
-Handler = Callable[[dict, QueueMessage], None]
+Handler = Callable[[dict[str, Any], QueueMessage], None]

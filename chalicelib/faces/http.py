@@ -15,7 +15,7 @@ import functools
 import json
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,7 +62,9 @@ TRACE_ID_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,64}")
 #: Names the `from` that continues a log text response cut at the response byte cap.
 NEXT_FROM_HEADER = "X-Log-Next-From"
 
-HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
+#: Methods every path answers: served, or refused with a 405 in the face's shape (HEAD too,
+#: which Chalice would otherwise answer with its own body and an `Allow` naming every method).
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"})
 
 ErrorRenderer = Callable[[TasklaneError, str], Response]
 
@@ -98,7 +100,7 @@ class Call:
         return None if raw is None else request_models.decode(self.body_model, raw, location=location)
 
     def header(self, name: str) -> str | None:
-        return (self.request.headers or {}).get(name.lower())
+        return request_headers(self.request).get(name.lower())
 
     def json_body(self, *, required: bool = True) -> Any:
         """The request body parsed as strict JSON; `BadRequest` naming the field if it is not."""
@@ -108,6 +110,11 @@ class Call:
                 raise BadRequest("body: is required", problems=[FieldProblem(location="body", message="is required")])
             return None
         return body.parse_json(raw)
+
+
+def request_headers(request: Request) -> Mapping[str, Any]:
+    """The request's headers by lower-case name (empty when it has none)."""
+    return request.headers or {}
 
 
 def principal_from_request(request: Request) -> Principal:
@@ -127,19 +134,19 @@ def principal_from_request(request: Request) -> Principal:
             actor_kind=context.get("actor_kind") or None,
             session=context.get("session") or None,
         )
-    token = bearer_token((request.headers or {}).get("authorization"))
+    token = bearer_token(request_headers(request).get("authorization"))
     return verify_token(settings.current().jwt_secret, token)
 
 
 def trace_id_from(request: Request) -> str | None:
     """The caller's `X-Trace-Id` if it is a short safe token; None (generate one) otherwise."""
-    incoming = (request.headers or {}).get("x-trace-id")
+    incoming = request_headers(request).get("x-trace-id")
     return incoming if incoming and TRACE_ID_PATTERN.fullmatch(incoming) else None
 
 
 def check_body(request: Request) -> None:
     """Refuse an oversized body (413) or one of a media type no route takes (415), unread."""
-    headers = request.headers or {}
+    headers = request_headers(request)
     body.check_size(request.raw_body, headers.get("content-length"))
     if not request.raw_body:
         return
@@ -166,6 +173,8 @@ class RouteDoc:
     status: str = "200"
     response: dict[str, Any] | None = None
     description: str | None = None
+    #: Other answers of this operation alone, by status (OpenAPI response objects).
+    answers: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -181,6 +190,15 @@ class FaceDoc:
     #: Response schemas (request schemas come from the models).
     schemas: dict[str, Any] = field(default_factory=dict)
 
+
+#: The body of an answer given before any face is chosen (API Gateway's responses in
+#: template.yaml, and the local server's): no `Authorization` header (401), no such path (404).
+#: The system routes answer their own errors in this shape too.
+GATEWAY_ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object", "required": ["error", "traceId"],
+    "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
+        "code": {"type": "string"}, "message": {"type": "string"}}}, "traceId": {"type": "string"}}}
+GATEWAY_ERROR_REF = {"$ref": "#/components/schemas/GatewayError"}
 
 _PATH_PARAMETER = re.compile(r"{(\w+)}")
 
@@ -229,9 +247,12 @@ class Face:
             success: dict[str, Any] = {"description": route.summary}
             if route.response is not None:
                 success["content"] = {"application/json": {"schema": route.response}}
-            operation["responses"] = {route.status: success, **(self.doc.errors if self.doc is not None else {})}
+            operation["responses"] = {route.status: success, **(self.doc.errors if self.doc is not None else {}),
+                                      **route.answers}
             if route.public:
                 operation["security"] = []
+            else:
+                operation["responses"]["401"] = with_gateway_401(operation["responses"].get("401"))
             paths.setdefault((self.mount or "") + route.path, {})[route.method.lower()] = operation
         return paths
 
@@ -253,10 +274,11 @@ class Face:
             missing = sorted(HTTP_METHODS - served)
             if not missing:
                 continue
-            allowed = ", ".join(sorted(served))
+            allowed = tuple(sorted(served))
 
-            def refuse(call: Call, _allowed: str = allowed, **_: Any) -> Any:
-                raise MethodNotAllowed(f"{call.request.method} is not allowed here; allowed: {_allowed}")
+            def refuse(call: Call, _allowed: tuple[str, ...] = allowed, **_: Any) -> Any:
+                raise MethodNotAllowed(f"{call.request.method} is not allowed here; allowed: {', '.join(_allowed)}",
+                                       allowed=_allowed)
 
             refuse.__name__ = f"method_not_allowed_{len(self._methods)}_{abs(hash(path))}"
             refuse.method_not_allowed = True  # type: ignore[attr-defined]
@@ -266,12 +288,12 @@ class Face:
               role: Role | None = None, query: type | None = None, body: type | None = None,
               body_types: tuple[str, ...] = ("application/json",), body_required: bool = True, status: int = 200,
               response: dict[str, Any] | None = None, summary: str | None = None,
-              description: str | None = None) -> Callable:
+              description: str | None = None, answers: dict[str, Any] | None = None) -> Callable:
         """Declare a route; the function is called as `fn(call, **url_params)`. With `role`, a
         caller whose token does not grant it gets a 403 before the function runs. `query` and
         `body` name the request models (`call.params`, `call.body()` validate with them) and,
-        with `status`, `response` and `summary` (default: the docstring's first line), describe
-        the operation in `/openapi.json`."""
+        with `status`, `response`, `answers` (other statuses of this route alone) and `summary`
+        (default: the docstring's first line), describe the operation in `/openapi.json`."""
         if public and role is not None:
             raise ValueError(f"{path}: a public route has no caller to hold the role {role!r}")
         self._methods.setdefault(path, set()).update(methods or ["GET"])
@@ -282,7 +304,8 @@ class Face:
                 self.routes += [RouteDoc(path=path, method=method, summary=title, public=public, query=query,
                                          body=body, body_types=body_types, body_required=body_required,
                                          status=str(status), response=response,
-                                         description=description) for method in methods or ["GET"]]
+                                         description=description, answers=answers or {})
+                                for method in methods or ["GET"]]
             @functools.wraps(fn)
             def view(**params: Any) -> Any:
                 request = self.blueprint.current_request
@@ -297,7 +320,7 @@ class Face:
                 except TasklaneError as exc:
                     if exc.status >= 500:
                         log_event(_log, logging.ERROR, "request failed", face=self.name, path=path, error=exc.message)
-                    return self.render_error(exc, trace_id())
+                    return with_allow(self.render_error(exc, trace_id()), exc)
                 except Exception:
                     _log.exception("unexpected failure", extra={"fields": {"face": self.name, "path": path}})
                     return self.render_error(TasklaneError("internal error"), trace_id())
@@ -311,6 +334,28 @@ class Face:
             return view
 
         return decorator
+
+
+def with_gateway_401(answer: dict[str, Any] | None) -> dict[str, Any]:
+    """A guarded route's 401 answer, with the gateway's own (no `Authorization` header at all:
+    `GatewayError` as `application/json`) beside the face's (a token that does not verify)."""
+    answer = dict(answer or {"description": "No or bad token"})
+    content = dict(answer.get("content") or {})
+    current = (content.get("application/json") or {}).get("schema")
+    if current is None:
+        content["application/json"] = {"schema": GATEWAY_ERROR_REF}
+    elif current != GATEWAY_ERROR_REF and GATEWAY_ERROR_REF not in current.get("anyOf", []):
+        content["application/json"] = {"schema": {"anyOf": [current, GATEWAY_ERROR_REF]}}
+    answer["content"] = content
+    return answer
+
+
+def with_allow(response: Response, error: TasklaneError) -> Response:
+    """`response` with `Allow` when `error` is a 405 that knows the methods the path serves."""
+    allowed = getattr(error, "allowed", None)
+    if allowed:
+        response.headers["Allow"] = ", ".join(allowed)
+    return response
 
 
 def retry_after_headers(error: TasklaneError) -> dict[str, str]:

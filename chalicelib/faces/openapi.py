@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib import __version__
-from chalicelib.faces.http import DOCUMENTED_FACES
+from chalicelib.faces.http import DOCUMENTED_FACES, GATEWAY_ERROR_SCHEMA
 
 
 def document() -> dict[str, Any]:
@@ -18,6 +18,7 @@ def document() -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     schemas: dict[str, Any] = {}
     tags: list[dict[str, str]] = []
+    schemas["GatewayError"] = GATEWAY_ERROR_SCHEMA  # every guarded route's 401 without a token
     for face in DOCUMENTED_FACES:
         assert face.doc is not None
         tags.append({"name": face.doc.tag, "description": face.doc.description})

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Any, NoReturn
+from typing import Any, NoReturn, overload
 
 import msgspec
 import msgspec.inspect as mi
@@ -65,7 +65,10 @@ def _in_declared_order(info: Any, data: Any) -> Any:
 def decode_query(model: type, query: dict[str, str], *, location: str = "query") -> Any:
     """Query parameters as a `model`: an empty value is an absent one; whole numbers and
     booleans (`true`/`false`/`1`/`0`) are read from their text, anything else is refused."""
-    fields = {field.encode_name: field for field in mi.type_info(model).fields}
+    info = mi.type_info(model)
+    if not isinstance(info, mi.StructType):
+        raise TypeError(f"{model!r} is not a msgspec Struct")
+    fields = {field.encode_name: field for field in info.fields}
     values: dict[str, Any] = {}
     for name, raw in query.items():
         field = fields.get(name)
@@ -226,6 +229,12 @@ def refuse(path: str, message: str, value: Any = None) -> NoReturn:
     raise ValidationError(f"{path} {message}", location=path, value=value)
 
 
+@overload
+def filled(value: str, path: str) -> str: ...
+@overload
+def filled(value: None, path: str) -> None: ...
+@overload
+def filled(value: str | None, path: str) -> str | None: ...
 def filled(value: str | None, path: str) -> str | None:
     """`value` unless it is blank (a model states the type, not that the text says something)."""
     if value is not None and not value.strip():

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from chalice import Blueprint, Response
 
 from chalicelib import __version__
 from chalicelib.engine.roles import heartbeats
 from chalicelib.errors import NotReady, TasklaneError
 from chalicelib.faces import openapi
-from chalicelib.faces.http import Call, Face, FaceDoc, json_response
+from chalicelib.faces.http import GATEWAY_ERROR_REF, Call, Face, FaceDoc, json_response
 
 system_blueprint = Blueprint(__name__)
 
@@ -19,17 +21,24 @@ def render_error(error: TasklaneError, trace: str) -> Response:
     return json_response(body, error.status, {"X-Trace-Id": trace})
 
 
+_ERROR = {"application/json": {"schema": GATEWAY_ERROR_REF}}
+
 face = Face("system", system_blueprint, render_error,
-            doc=FaceDoc(tag="system", description="Health and documentation."))
+            doc=FaceDoc(tag="system", description="Health and documentation.",
+                        errors={"401": {"description": "No or bad token", "content": _ERROR},
+                                "405": {"description": "Method not allowed; see Allow", "content": _ERROR},
+                                "500": {"description": "Unexpected failure", "content": _ERROR}},
+))
 
 
 @face.route("/health", public=True, description="200: backend reachable; version and background role heartbeats. "
-            "503: backend unreachable.")
+            "503: backend unreachable.",
+            answers={"503": {"description": "Backend unreachable: the same body, status degraded"}})
 def health(call: Call) -> Response:
     """Version, whether the backend answers, and when each background role last ran."""
     try:
         roles = heartbeats()
-        backend = {"reachable": True}
+        backend: dict[str, Any] = {"reachable": True}
     except NotReady as exc:
         roles, backend = {}, {"reachable": False, "error": exc.message}
     body = {
@@ -55,3 +64,8 @@ def whoami(call: Call) -> Response:
 def openapi_document(call: Call) -> Response:
     """The OpenAPI 3.1 document of every face mounted so far."""
     return json_response(openapi.document())
+
+
+# Every route of this face is declared above: answer the other methods with a 405 (and `Allow`)
+# rather than Chalice's own body. The other faces are sealed in chalicelib/handlers.py.
+face.seal()

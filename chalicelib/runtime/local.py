@@ -28,6 +28,7 @@ from chalicelib import settings
 from chalicelib.engine.command_process import make_undumpable
 from chalicelib.runtime import backend_process
 from chalicelib.runtime.event_sources import RunSlots, SqsPoller, Ticker
+from chalicelib.runtime.journal import DataDirError
 from chalicelib.runtime.local_http import create_server, serve_edges_under_chalice_local
 from chalicelib.runtime.resources import create_resources
 
@@ -72,6 +73,8 @@ class LocalOptions:
     extra_env: dict[str, str] = field(default_factory=dict)
     #: Tenants allowed to run commands (comma list or `*`); None: $TASKLANE_COMMAND_TENANTS, else `*`.
     command_tenants: str | None = None
+    #: Where the embedded backend keeps its state (None: in memory only, lost at stop).
+    data_dir: Path | None = None
 
 
 class EmbeddedBackend:
@@ -81,30 +84,50 @@ class EmbeddedBackend:
     the runtime's own threads for one interpreter lock; `in_process=True` keeps it in this
     process (tests that race threads against it and want one process to reason about)."""
 
-    def __init__(self, port: int = 0, *, in_process: bool = False) -> None:
+    def __init__(self, port: int = 0, *, in_process: bool = False, data_dir: Path | None = None,
+                 stage: str = "local", region: str = "us-east-1") -> None:
         self._port = port
         self._in_process = in_process
+        self._data_dir = data_dir
+        self._stage = stage
+        self._region = region
         self._server: Any = None
         self._process: subprocess.Popen[str] | None = None
+        #: What was loaded from the data directory (durability.Restored's fields), if any.
+        self.restored: dict[str, Any] | None = None
 
     def start(self) -> str:
+        """Start the server (and load the data directory); DataDirError if it cannot be used."""
         if self._in_process:
             self._server, port = backend_process.serve(self._port)
+            if self._data_dir is not None:
+                restored = backend_process.open_data_dir(str(self._data_dir), port=port, stage=self._stage,
+                                                         region=self._region)
+                self.restored = json.loads(restored.line().split(" ", 1)[1])
             return f"http://127.0.0.1:{port}"
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "chalicelib.runtime.backend_process", str(self._port)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-        )
+        command = [sys.executable, "-m", "chalicelib.runtime.backend_process", str(self._port)]
+        if self._data_dir is not None:
+            command += ["--data-dir", str(self._data_dir), "--stage", self._stage, "--region", self._region]
+        self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         assert self._process.stdout is not None
         line = self._process.stdout.readline()
+        if line.startswith("restored "):
+            self.restored = json.loads(line.split(" ", 1)[1])
+            line = self._process.stdout.readline()
         if not line.startswith("ready "):
             self.stop()
+            if line.startswith("error "):
+                raise DataDirError(line.split(" ", 1)[1].strip())
             raise RuntimeError("the embedded backend did not start (see its error above)")
         return f"http://127.0.0.1:{int(line.split()[1])}"
 
     def stop(self) -> None:
         if self._server is not None:
             self._server.stop()
+            if self._data_dir is not None:
+                from chalicelib.runtime import durability
+
+                durability.detach()
         if self._process is not None:
             if self._process.stdin is not None:
                 self._process.stdin.close()
@@ -115,16 +138,37 @@ class EmbeddedBackend:
                 self._process.wait()
 
 
+def _kept_secret(path: Path) -> str:
+    """The secret in `path`, created (mode 0600, never widened) when the file does not exist."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        kept = path.read_text().strip()
+        if len(kept) < 32:
+            raise ValueError(f"{path} does not hold a signing secret; remove it to make a new one") from None
+        return kept
+    secret = secrets.token_urlsafe(32)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(secret)
+    return secret
+
+
 def prepare_environment(options: LocalOptions) -> tuple[str | None, EmbeddedBackend | None]:
     """Start the backend (if embedded), create resources, and export the env the app reads."""
     backend = None
     endpoint = options.endpoint
     if endpoint is None and options.embedded:
-        backend = EmbeddedBackend(options.backend_port)
+        backend = EmbeddedBackend(options.backend_port, data_dir=options.data_dir, stage=options.stage,
+                                  region=options.region)
         endpoint = backend.start()
         for key, value in _FAKE_CREDENTIALS.items():
             os.environ[key] = value
     os.environ.update(options.extra_env)
+    if backend is not None and options.data_dir is not None:
+        # Keys that seal what the data directory holds (the execution face's secrets) live with it:
+        # a key made afresh at every start could not open what the last run sealed.
+        os.environ.setdefault("TASKLANE_EXECUTION_KEY_FILE", str(options.data_dir / "execution.key"))
     # On a laptop a stop should land within a second; deployed, 5 s heartbeats cost less.
     os.environ.setdefault("TASKLANE_HEARTBEAT_SECONDS", "1")
     # The laptop's user is the operator: every tenant may run commands unless narrowed.
@@ -139,13 +183,19 @@ def prepare_environment(options: LocalOptions) -> tuple[str | None, EmbeddedBack
     else:
         os.environ.pop("TASKLANE_AWS_ENDPOINT", None)
     # The execution face's secrets are sealed under a key kept in a file only this user reads
-    # (deployed, KMS holds it); the embedded backend keeps nothing across runs, so neither does it.
+    # (deployed, KMS holds it): in the data directory when there is one (set above), else in a
+    # temporary directory, as short-lived as the in-memory backend.
     if not os.environ.get("TASKLANE_EXECUTION_KMS_KEY_ID"):
         os.environ.setdefault("TASKLANE_EXECUTION_KEY_FILE",
                               os.path.join(tempfile.mkdtemp(prefix="tasklane-"), "execution.key"))
     if not os.environ.get("TASKLANE_JWT_SECRET"):
-        os.environ["TASKLANE_JWT_SECRET"] = secrets.token_urlsafe(32)
-        os.environ["TASKLANE_JWT_SECRET_GENERATED"] = "1"
+        # With a data directory the signing secret is kept there (mode 0600), so tokens minted
+        # before a restart still sign in after it; without one it lives as long as the process.
+        kept = backend is not None and options.data_dir is not None
+        os.environ["TASKLANE_JWT_SECRET"] = (_kept_secret(options.data_dir / "jwt.secret")
+                                             if kept and options.data_dir is not None
+                                             else secrets.token_urlsafe(32))
+        os.environ["TASKLANE_JWT_SECRET_GENERATED"] = "kept" if kept else "1"
     created = create_resources(stage=options.stage, region=options.region, endpoint_url=endpoint)
     os.environ.update(created.env)
     settings.reset()
@@ -198,6 +248,22 @@ def start_event_sources(handler_map: dict[str, Any], *, tick: float, workers: in
     return EventSources(threads=threads, slots=slots)
 
 
+def recover(backend: EmbeddedBackend | None) -> str | None:
+    """After the backend loaded a data directory: end the runs it left running `crashed` and
+    re-drive the pending ones (engine/recovery.py); returns a line saying what was done."""
+    if backend is None or backend.restored is None:
+        return None
+    from chalicelib.engine import recovery
+    from chalicelib.handlers import ensure_bound
+    from chalicelib.timefmt import utcnow
+
+    ensure_bound()
+    restored = backend.restored
+    done = recovery.recover_open_runs([tuple(run[:3]) for run in restored["open_runs"]], now=utcnow())
+    return (f"restored {restored['items']} items and {restored['objects']} objects in {restored['seconds']:.2f} s;"
+            f" {done.crashed} runs left running ended crashed, {done.redriven} pending runs re-driven")
+
+
 def _chalice_config(stage: str) -> Any:
     from chalice.config import Config
 
@@ -230,12 +296,15 @@ class LocalRuntime:
         self._http: Any = None
         self._http_thread: threading.Thread | None = None
         self.url = ""
+        #: What the start found in the data directory and did about it (see `recover`).
+        self.recovered: str | None = None
 
     def start(self) -> None:
         """Bring everything up; returns once the HTTP server is listening."""
         endpoint, self._backend = prepare_environment(self.options)
         os.environ["TASKLANE_EMBEDDED"] = "0"  # the app must not start a second backend
         app = self._load_app()
+        self.recovered = recover(self._backend)
         self._http = create_server(app, _chalice_config(self.options.stage), self.options.host, self.options.port)
         host, port = self._http.server.server_address[:2]
         self.url = f"http://{host}:{port}"
@@ -270,9 +339,14 @@ def start_for_chalice_local(app: Any) -> None:
         concurrency=concurrency_from_env(),
         backend_port=int(os.environ.get("TASKLANE_EMBEDDED_PORT", "0")),
     )
+    if not os.environ.get("TASKLANE_EPHEMERAL"):
+        options.data_dir = Path(os.environ.get("TASKLANE_DATA_DIR") or PROJECT_DIR / ".tasklane")
     os.environ["TASKLANE_EMBEDDED"] = "0"
     serve_edges_under_chalice_local()
-    endpoint, _ = prepare_environment(options)
+    endpoint, backend = prepare_environment(options)
+    recovered = recover(backend)
+    if recovered:
+        print(f"tasklane: {recovered}", flush=True)
     start_event_sources(app.handler_map, tick=options.tick, workers=options.workers, concurrency=options.concurrency)
     make_undumpable()
     print(f"tasklane: embedded backend at {endpoint}; development token:\n{dev_token()}", flush=True)

@@ -50,7 +50,8 @@ def install() -> None:
 
         with _LOCK:
             saved = _back_up_targets(self, transact_items)
-            models.copy = _KeepTables  # moto's whole-table backup becomes a no-op here
+            # moto's whole-table backup becomes a no-op here (a class standing in for the module).
+            models.copy = _KeepTables  # type: ignore[assignment]
             try:
                 return transact(self, transact_items)
             except Exception:

@@ -30,8 +30,10 @@ def _tag_constructor(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) 
             value = value.split(".", 1)
     elif isinstance(node, yaml.SequenceNode):
         value = loader.construct_sequence(node, deep=True)
-    else:
+    elif isinstance(node, yaml.MappingNode):
         value = loader.construct_mapping(node, deep=True)
+    else:
+        raise yaml.constructor.ConstructorError(None, None, f"!{tag_suffix} on an unknown node", node.start_mark)
     return {name: value}
 
 

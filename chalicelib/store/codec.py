@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, fields
 from enum import Enum
-from typing import Any
+from typing import Any, overload
 
 from chalicelib.engine.model import (
     Backoff,
@@ -45,6 +46,12 @@ _STORED_DISABLED = {
 _DISABLED_FROM_STORED = {stored: reason for reason, stored in _STORED_DISABLED.items()}
 
 
+@overload
+def disabled_to_item(reason: DisabledReason) -> str: ...
+@overload
+def disabled_to_item(reason: None) -> None: ...
+@overload
+def disabled_to_item(reason: DisabledReason | None) -> str | None: ...
 def disabled_to_item(reason: DisabledReason | None) -> str | None:
     """The stored spelling of why a task is disabled."""
     return _STORED_DISABLED[DisabledReason(reason)] if reason is not None else None
@@ -120,6 +127,7 @@ def task_from_item(item: TaskItem) -> Task:
         consecutive_failures=int(item.consecutive_failures or 0),
         disabled_code=_DISABLED_FROM_STORED.get(item.disabled_code or ""),
         waiting=tuple(item.waiting or ()),
+        may_have_subscribers=item.subscribed is not False,
     )
 
 
@@ -154,6 +162,11 @@ def run_from_item(item: RunItem) -> Run:
         queue_rank=item.queue_rank,
         claim_token_hash=item.claim_token_hash,
         parked=item.status == RunStatus.QUEUED.value and item.queue_partition is None,
+        claimed_at=_dt(item.claimed_at),
+        heartbeat_at=_dt(item.heartbeat_at),
+        idempotency_key=item.idempotency_key,
+        attached_session=item.attached_session,
+        result=json.loads(item.result) if item.result is not None else None,
     )
 
 

@@ -37,7 +37,7 @@ class KmsDataKeys:
     def _kms(self) -> Any:
         with self._lock:
             if self._client is None:
-                import boto3  # type: ignore[import-untyped]
+                import boto3
 
                 current = settings.current()
                 self._client = boto3.session.Session().client("kms", region_name=current.region,

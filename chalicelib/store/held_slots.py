@@ -9,6 +9,8 @@ deletes it, only if the same holder still has it.
 
 from __future__ import annotations
 
+from functools import partial
+
 from chalicelib.engine.ports import SlotAnswer
 from chalicelib.store.conditions import conditional
 from chalicelib.store.models import RecordItem
@@ -28,8 +30,7 @@ def take_slot(tenant: str, *, cap: int, holder: str, now: int, until: int) -> Sl
             return SlotAnswer(slot=None, free_at=min(held[i] for i in range(cap)))
         slot = free[0]
         lease = RecordItem(tenant, f"{SLOT_PREFIX}{slot}", data={"holder": holder}, expires_at=until)
-        if conditional(lambda lease=lease: lease.save(
-                condition=RecordItem.sk.does_not_exist() | (RecordItem.expires_at <= now))):
+        if conditional(partial(lease.save, condition=RecordItem.sk.does_not_exist() | (RecordItem.expires_at <= now))):
             return SlotAnswer(slot=slot)
     return SlotAnswer(slot=None, free_at=now + 1)
 

@@ -25,7 +25,7 @@ from chalicelib.settings import Settings
 SYSTEM_TENANT = "_system"
 
 
-class DueIndex(GlobalSecondaryIndex):
+class DueIndex(GlobalSecondaryIndex["TaskItem"]):
     """Sparse: only tasks with a pending time trigger carry `due_shard`/`next_fire_at`."""
 
     class Meta:
@@ -36,7 +36,7 @@ class DueIndex(GlobalSecondaryIndex):
     next_fire_at = UnicodeAttribute(range_key=True)
 
 
-class UpdatedIndex(GlobalSecondaryIndex):
+class UpdatedIndex(GlobalSecondaryIndex["TaskItem"]):
     """A face's tasks of one tenant in `updated_at` order, for lists paged by key, not offset."""
 
     class Meta:
@@ -52,6 +52,9 @@ class TaskItem(Model):
 
     class Meta:
         table_name = "tasklane-tasks"
+        # Declared, not set: PynamoDB fills both in from its settings, and bind() rebinds them.
+        region: str | None
+        host: str | None
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
@@ -82,7 +85,12 @@ class TaskItem(Model):
     #: Ids of the runs holding a concurrency slot (a conditional ADD keeps it <= parallelism).
     active_runs = UnicodeSetAttribute(null=True)
     #: FIFO of run ids waiting for a slot (overlap policy `queue`).
-    waiting = ListAttribute(of=UnicodeAttribute, null=True)
+    # PynamoDB types `of` as the element type itself, so a list of strings declared with its
+    # element attribute class needs the value type spelled out.
+    waiting: ListAttribute[str] = ListAttribute(of=UnicodeAttribute, null=True)  # type: ignore[arg-type]
+    #: False: no task subscribes to this one; true (or absent, as on items older than it): one
+    #: may. Set before a finish could need it (store/subscriptions.py), never cleared.
+    subscribed = BooleanAttribute(null=True)
 
     due_index = DueIndex()
     updated_index = UpdatedIndex()
@@ -102,7 +110,26 @@ class RecordItem(Model):
     expires_at = NumberAttribute(null=True)
 
 
-class RunByIdIndex(GlobalSecondaryIndex):
+class TriageItem(Model):
+    """One actor's triage of one agent task, in the tasks table.
+    pk = tenant, sk = "triage#<actor digest>#<task id>": one actor's records are one query."""
+
+    class Meta:
+        table_name = "tasklane-tasks"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    task_id = UnicodeAttribute()
+    actor_kind = UnicodeAttribute()
+    actor_ref = UnicodeAttribute()
+    read = BooleanAttribute(null=True)
+    dismissed = BooleanAttribute(null=True)
+    archived = BooleanAttribute(null=True)
+    last_seen_activity_at = UnicodeAttribute(null=True)
+    updated_at = UnicodeAttribute()
+
+
+class RunByIdIndex(GlobalSecondaryIndex["RunItem"]):
     class Meta:
         index_name = "by_id"
         projection = KeysOnlyProjection()
@@ -110,7 +137,7 @@ class RunByIdIndex(GlobalSecondaryIndex):
     run_key = UnicodeAttribute(hash_key=True)
 
 
-class QueuedIndex(GlobalSecondaryIndex):
+class QueuedIndex(GlobalSecondaryIndex["RunItem"]):
     """Sparse: only queued runs carry `queue_partition`/`queue_rank`."""
 
     class Meta:
@@ -121,7 +148,7 @@ class QueuedIndex(GlobalSecondaryIndex):
     queue_rank = UnicodeAttribute(range_key=True)
 
 
-class TenantRunsIndex(GlobalSecondaryIndex):
+class TenantRunsIndex(GlobalSecondaryIndex["RunItem"]):
     """Every run of a tenant by creation time."""
 
     class Meta:
@@ -132,7 +159,7 @@ class TenantRunsIndex(GlobalSecondaryIndex):
     created_key = UnicodeAttribute(range_key=True)
 
 
-class LeaseIndex(GlobalSecondaryIndex):
+class LeaseIndex(GlobalSecondaryIndex["RunItem"]):
     """Sparse: only running runs carry `lease_shard`/`lease_until`."""
 
     class Meta:
@@ -185,6 +212,12 @@ class RunItem(Model):
     queue_home = UnicodeAttribute(null=True)
     #: `sha256:<hex>` of the claim token of a pull-mode run's lease.
     claim_token_hash = UnicodeAttribute(null=True)
+    claimed_at = UnicodeAttribute(null=True)
+    heartbeat_at = UnicodeAttribute(null=True)
+    idempotency_key = UnicodeAttribute(null=True)
+    attached_session = UnicodeAttribute(null=True)
+    #: A completed pull-mode run's result, as JSON text (any JSON value, null included).
+    result = UnicodeAttribute(null=True)
     expires_at = NumberAttribute(null=True)
 
     by_id = RunByIdIndex()
@@ -210,6 +243,7 @@ class EventItem(Model):
 _TABLES: dict[type[Model], str] = {
     TaskItem: "tasks_table",
     RecordItem: "tasks_table",
+    TriageItem: "tasks_table",
     RunItem: "runs_table",
     EventItem: "events_table",
 }

@@ -23,7 +23,7 @@ def claim_unique_name(tenant: str, key: str, task_id: str) -> bool:
         holder = RecordItem.get(tenant, NAME_PREFIX + key, consistent_read=True)
     except DoesNotExist:
         return claim_unique_name(tenant, key, task_id)  # released in between: try again
-    return holder.data.get("task_id") == task_id
+    return bool(holder.data.get("task_id") == task_id)
 
 
 def release_unique_name(tenant: str, key: str, task_id: str) -> None:

@@ -35,7 +35,7 @@ def s3_client() -> Any:
 def read_text(bucket: str, key: str) -> str:
     """An object's content as UTF-8 text; `ObjectUnreadable` if it cannot be read."""
     try:
-        body = s3_client().get_object(Bucket=bucket, Key=key)["Body"].read()
+        body: bytes = s3_client().get_object(Bucket=bucket, Key=key)["Body"].read()
     except (BotoCoreError, ClientError) as exc:
         raise ObjectUnreadable(str(exc)) from None
     try:

@@ -10,11 +10,14 @@ never holds two leases and a run is never held without its record.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.engine.model import EndReason, Run, RunStatus
@@ -33,7 +36,7 @@ def _lease_key(session: str) -> str:
     return f"lease#{session}"
 
 
-def _holder(session: str | None, token_hash: str | None, now: datetime) -> Any:
+def _holder(session: str | None, token_hash: str | None, now: datetime) -> Condition:
     condition = RunItem.status.is_in(*HELD)
     if session is not None:
         condition = condition & (RunItem.worker_id == session) & (RunItem.lease_until > to_iso(now))
@@ -42,12 +45,12 @@ def _holder(session: str | None, token_hash: str | None, now: datetime) -> Any:
     return condition
 
 
-def _release_actions() -> list:
+def _release_actions() -> list[Action]:
     return [RunItem.worker_id.remove(), RunItem.lease_until.remove(), RunItem.lease_shard.remove(),
-            RunItem.claim_token_hash.remove()]
+            RunItem.claim_token_hash.remove(), RunItem.claimed_at.remove(), RunItem.heartbeat_at.remove()]
 
 
-def _transact(tenant: str, task_id: str, run_id: str, *, actions: list, condition: Any,
+def _transact(tenant: str, task_id: str, run_id: str, *, actions: list[Action], condition: Condition,
               session: str) -> Run | None:
     """Update the run under `condition` and delete `session`'s lease record, both or neither."""
     item = RunItem(task_key(tenant, task_id), run_id)
@@ -86,14 +89,17 @@ class DynamoPullRunStore:
         return keys
 
     def claim_run(self, tenant: str, task_id: str, run_id: str, *, session: str, token_hash: str, now: datetime,
-                  lease_until: datetime, lease_shard: str) -> Run | None:
+                  lease_until: datetime, lease_shard: str, idempotency_key: str | None = None) -> Run | None:
         item = RunItem(task_key(tenant, task_id), run_id)
+        key_action = (RunItem.idempotency_key.set(idempotency_key) if idempotency_key is not None
+                      else RunItem.idempotency_key.remove())
         try:
             with TransactWrite(connection=transaction_connection()) as transaction:
                 transaction.update(item, condition=RunItem.status == RunStatus.QUEUED.value, actions=[
                     RunItem.status.set(RunStatus.CLAIMED.value), RunItem.queue_partition.remove(),
                     RunItem.worker_id.set(session), RunItem.claim_token_hash.set(token_hash),
-                    RunItem.lease_until.set(to_iso(lease_until)), RunItem.lease_shard.set(lease_shard)])
+                    RunItem.lease_until.set(to_iso(lease_until)), RunItem.lease_shard.set(lease_shard),
+                    RunItem.claimed_at.set(to_iso(now)), RunItem.heartbeat_at.set(to_iso(now)), key_action])
                 transaction.save(RecordItem(tenant, _lease_key(session), data={"task_id": task_id, "run_id": run_id},
                                             updated_at=to_iso(now)),
                                  condition=RecordItem.sk.does_not_exist())
@@ -126,14 +132,16 @@ class DynamoPullRunStore:
 
     def touch_run(self, tenant: str, task_id: str, run_id: str, *, session: str, token_hash: str | None,
                   now: datetime, expected: frozenset[RunStatus], status: RunStatus | None = None,
-                  lease_until: datetime | None = None) -> Run | None:
-        actions: list = []
+                  lease_until: datetime | None = None, idempotency_key: str | None = None) -> Run | None:
+        actions: list[Action] = []
         if status is not None:
             actions.append(RunItem.status.set(status.value))
             if status is RunStatus.STARTING or status is RunStatus.RUNNING:
                 actions.append(RunItem.started_at.set(to_iso(now)))
         if lease_until is not None:
-            actions.append(RunItem.lease_until.set(to_iso(lease_until)))
+            actions += [RunItem.lease_until.set(to_iso(lease_until)), RunItem.heartbeat_at.set(to_iso(now))]
+        if idempotency_key is not None:
+            actions.append(RunItem.idempotency_key.set(idempotency_key))
         condition = _holder(session, token_hash, now) & RunItem.status.is_in(*(s.value for s in expected))
         item = RunItem(task_key(tenant, task_id), run_id)
         if not actions or not conditional(lambda: item.update(actions=actions, condition=condition)):
@@ -142,17 +150,19 @@ class DynamoPullRunStore:
 
     def end_held_run(self, tenant: str, task_id: str, run_id: str, *, session: str | None,
                      token_hash: str | None, now: datetime, reason: EndReason, detail: str | None = None,
-                     expires_at: int | None = None) -> Run | None:
+                     expires_at: int | None = None, result: Any = None) -> Run | None:
         holder = session or _worker_of(tenant, task_id, run_id)
         if holder is None:
             return None
-        actions = [RunItem.status.set(RunStatus.ENDED.value), RunItem.end_reason.set(reason.value),
+        actions: list[Action] = [RunItem.status.set(RunStatus.ENDED.value), RunItem.end_reason.set(reason.value),
                    RunItem.exit_code.set(0 if reason is EndReason.SUCCESS else 1),
                    RunItem.ended_at.set(to_iso(now)), RunItem.lease_until.remove(), RunItem.lease_shard.remove()]
         if detail is not None:
             actions.append(RunItem.detail.set(detail[:2000]))
         if expires_at is not None:
             actions.append(RunItem.expires_at.set(expires_at))
+        if result is not None:
+            actions.append(RunItem.result.set(json.dumps(result)))
         condition = _holder(session, token_hash, now) & (RunItem.worker_id == holder)
         return _transact(tenant, task_id, run_id, actions=actions, condition=condition, session=holder)
 
@@ -167,6 +177,14 @@ class DynamoPullRunStore:
         actions = [RunItem.status.set(RunStatus.QUEUED.value), *_release_actions(),  # requeued: not parked
                    RunItem.queue_partition.set(RunItem.queue_home)]
         return _transact(tenant, task_id, run_id, actions=actions, condition=condition, session=holder)
+
+    def attach_session(self, tenant: str, task_id: str, run_id: str, *, session_id: str) -> Run | None:
+        item = RunItem(task_key(tenant, task_id), run_id)
+        condition = RunItem.status.is_in(RunStatus.QUEUED.value, *HELD)
+        if not conditional(lambda: item.update(actions=[RunItem.attached_session.set(session_id)],
+                                               condition=condition)):
+            return None
+        return run_from_item(item)
 
     def expired_pull_leases(self, now: datetime, *, shards: tuple[str, ...],
                             limit: int | None = None) -> Iterator[tuple[str, str, str]]:

@@ -36,14 +36,15 @@ def send_run(tenant: str, task_id: str, run_id: str, *, delay_seconds: float = 0
     )
 
 
-def dead_letters(max_messages: int = 10) -> list[dict]:
+def dead_letters(max_messages: int = 10) -> list[dict[str, Any]]:
     """Receive a batch from the dead-letter queue (for the maintenance role)."""
     current = settings.current()
     if not current.dead_letter_queue_url:
         return []
-    return _client().receive_message(
+    messages: list[dict[str, Any]] = _client().receive_message(
         QueueUrl=current.dead_letter_queue_url, MaxNumberOfMessages=max_messages, WaitTimeSeconds=0
     ).get("Messages", [])
+    return messages
 
 
 def delete_dead_letter(receipt_handle: str) -> None:
@@ -56,7 +57,7 @@ class SqsRunsQueue:
     def send_run(self, tenant: str, task_id: str, run_id: str, *, delay_seconds: float = 0.0) -> None:
         send_run(tenant, task_id, run_id, delay_seconds=delay_seconds)
 
-    def parse_run_message(self, payload: dict) -> tuple[str, str, str] | None:
+    def parse_run_message(self, payload: dict[str, Any]) -> tuple[str, str, str] | None:
         return parse_run_message(payload)
 
     def dead_letters(self, max_messages: int = 10) -> list[DeadLetter]:

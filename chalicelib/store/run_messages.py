@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 
 def run_message(tenant: str, task_id: str, run_id: str) -> str:
@@ -10,7 +11,7 @@ def run_message(tenant: str, task_id: str, run_id: str) -> str:
     return json.dumps({"v": 1, "tenant": tenant, "task_id": task_id, "run_id": run_id})
 
 
-def parse_run_message(payload: dict) -> tuple[str, str, str] | None:
+def parse_run_message(payload: dict[str, Any]) -> tuple[str, str, str] | None:
     """(tenant, task id, run id) of a run message, or None if it is not one."""
     if payload.get("v") != 1:
         return None

@@ -53,8 +53,10 @@ def find_run(tenant: str, run_id: str) -> Run:
 def list_runs(
     tenant: str, task_id: str, *, newest_first: bool = True, limit: int | None = None
 ) -> Iterator[Run]:
-    """A task's runs in id (time) order."""
-    for item in RunItem.query(task_key(tenant, task_id), scan_index_forward=not newest_first, limit=limit):
+    """A task's runs in id (time) order, read strongly consistent: the agent engine derives a
+    task's status from them right after a run changed."""
+    for item in RunItem.query(task_key(tenant, task_id), scan_index_forward=not newest_first, limit=limit,
+                              consistent_read=True):
         yield run_from_item(item)
 
 
@@ -68,19 +70,27 @@ def start_run(
     tenant: str, task_id: str, run_id: str, *, worker_id: str, now: datetime, lease_until: datetime
 ) -> Run | None:
     """PENDING -> RUNNING with a lease, if still pending. None if someone else got there first."""
-    shard = str(int(time.time() * 1000) % LEASE_SHARDS)
     item = RunItem(task_key(tenant, task_id), run_id)
     started = conditional(lambda: item.update(
-        actions=[
-            RunItem.status.set(RunStatus.RUNNING.value),
-            RunItem.worker_id.set(worker_id),
-            RunItem.started_at.set(to_iso(now)),
-            RunItem.lease_until.set(to_iso(lease_until)),
-            RunItem.lease_shard.set(shard),
-        ],
-        condition=(RunItem.status == RunStatus.PENDING.value) & (RunItem.stop_requested != True),  # noqa: E712
-    ))
+        actions=start_actions(worker_id=worker_id, now=now, lease_until=lease_until), condition=startable()))
     return run_from_item(item) if started else None  # the update returned the whole item: no second read
+
+
+def start_actions(*, worker_id: str, now: datetime, lease_until: datetime) -> list[Any]:
+    """The writes of PENDING -> RUNNING (see `start_run`)."""
+    shard = str(int(time.time() * 1000) % LEASE_SHARDS)
+    return [
+        RunItem.status.set(RunStatus.RUNNING.value),
+        RunItem.worker_id.set(worker_id),
+        RunItem.started_at.set(to_iso(now)),
+        RunItem.lease_until.set(to_iso(lease_until)),
+        RunItem.lease_shard.set(shard),
+    ]
+
+
+def startable() -> Any:
+    """The condition of PENDING -> RUNNING: still pending, no stop requested."""
+    return (RunItem.status == RunStatus.PENDING.value) & (RunItem.stop_requested != True)  # noqa: E712
 
 
 def renew_lease(
@@ -143,9 +153,11 @@ def finish_run(
 
 
 def request_stop(tenant: str, task_id: str, run_id: str) -> bool:
-    """Flag a pending or running run to stop; False if it has ended already."""
+    """Flag a pending or running run to stop; False if it has ended already or is gone."""
+    # `status <> ENDED` alone holds for a missing item: the update would create a run-less stub.
     return conditional(lambda: RunItem(task_key(tenant, task_id), run_id).update(
-        actions=[RunItem.stop_requested.set(True)], condition=RunItem.status != RunStatus.ENDED.value))
+        actions=[RunItem.stop_requested.set(True)],
+        condition=RunItem.sk.exists() & (RunItem.status != RunStatus.ENDED.value)))
 
 
 def delete_run(tenant: str, task_id: str, run_id: str) -> None:

@@ -6,29 +6,61 @@ task's parallelism); `waiting` is the list of run ids waiting for one (overlap p
 
 from __future__ import annotations
 
-from pynamodb.expressions.condition import size
+import dataclasses
+from datetime import datetime
+from functools import partial
+from typing import Any
 
-from chalicelib.engine.model import Task
+from pynamodb.expressions.condition import size
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.engine.model import Run, RunStatus, Task
 from chalicelib.engine.ports import Occupancy
 from chalicelib.errors import NotFound
-from chalicelib.store.codec import task_from_item, task_sk
+from chalicelib.store.codec import task_from_item, task_key, task_sk
 from chalicelib.store.conditions import conditional
-from chalicelib.store.models import TaskItem
+from chalicelib.store.models import RunItem, TaskItem, transaction_connection
+from chalicelib.store.runs import start_actions, startable
 from chalicelib.store.tasks import get_item
+from chalicelib.timefmt import from_iso, to_iso
 
 #: Attempts of a read-then-conditional-write on the wait queue before giving up to a busier writer.
 _QUEUE_ATTEMPTS = 5
 
 
-def acquire_slot(tenant: str, task_id: str, run_id: str, parallelism: int) -> bool:
-    """Take one of the task's `parallelism` concurrency slots for `run_id`. True if taken."""
-    condition = (
+def _slot_free(run_id: str, parallelism: int) -> Any:
+    return TaskItem.pk.exists() & (
         TaskItem.active_runs.does_not_exist()
         | (size(TaskItem.active_runs) < parallelism)
         | TaskItem.active_runs.contains(run_id)
     )
+
+
+def acquire_slot(tenant: str, task_id: str, run_id: str, parallelism: int) -> bool:
+    """Take one of the task's `parallelism` concurrency slots for `run_id`. True if taken."""
     return conditional(lambda: TaskItem(tenant, task_sk(task_id)).update(
-        actions=[TaskItem.active_runs.add({run_id})], condition=TaskItem.pk.exists() & condition))
+        actions=[TaskItem.active_runs.add({run_id})], condition=_slot_free(run_id, parallelism)))
+
+
+def start_with_slot(run: Run, parallelism: int, *, worker_id: str, now: datetime,
+                    lease_until: datetime) -> Run | None:
+    """Take a slot for the pending `run` and start it, in one request (a transaction of the two
+    conditional writes `acquire_slot` and `start_run` make): the started run, or None with
+    nothing written when either condition fails. A transaction returns no item, so the run
+    returned is `run` with what the write set (its other fields are what the caller read)."""
+    def write() -> None:
+        with TransactWrite(connection=transaction_connection()) as transaction:
+            transaction.update(TaskItem(run.tenant, task_sk(run.task_id)),
+                               actions=[TaskItem.active_runs.add({run.run_id})],
+                               condition=_slot_free(run.run_id, parallelism))
+            transaction.update(RunItem(task_key(run.tenant, run.task_id), run.run_id),
+                               actions=start_actions(worker_id=worker_id, now=now, lease_until=lease_until),
+                               condition=startable())
+
+    if not conditional(write):
+        return None
+    return dataclasses.replace(run, status=RunStatus.RUNNING, worker_id=worker_id, started_at=from_iso(to_iso(now)),
+                               lease_until=from_iso(to_iso(lease_until)))
 
 
 def release_slot(tenant: str, task_id: str, run_id: str) -> Task | None:
@@ -66,8 +98,8 @@ def pop_waiting(tenant: str, task_id: str) -> str | None:
         if not waiting:
             return None
         head = waiting[0]
-        if conditional(lambda head=head: TaskItem(tenant, task_sk(task_id)).update(
-                actions=[TaskItem.waiting[0].remove()], condition=TaskItem.waiting[0] == head)):
+        if conditional(partial(TaskItem(tenant, task_sk(task_id)).update,
+                               actions=[TaskItem.waiting[0].remove()], condition=TaskItem.waiting[0] == head)):
             return head
     return None
 
@@ -82,8 +114,9 @@ def remove_waiting(tenant: str, task_id: str, run_id: str) -> None:
         if run_id not in waiting:
             return
         index = waiting.index(run_id)
-        if conditional(lambda index=index: TaskItem(tenant, task_sk(task_id)).update(
-                actions=[TaskItem.waiting[index].remove()], condition=TaskItem.waiting[index] == run_id)):
+        if conditional(partial(TaskItem(tenant, task_sk(task_id)).update,
+                               actions=[TaskItem.waiting[index].remove()],
+                               condition=TaskItem.waiting[index] == run_id)):
             return
 
 
@@ -92,6 +125,10 @@ class DynamoSlotStore:
 
     def acquire_slot(self, tenant: str, task_id: str, run_id: str, parallelism: int) -> bool:
         return acquire_slot(tenant, task_id, run_id, parallelism)
+
+    def start_with_slot(self, run: Run, parallelism: int, *, worker_id: str, now: datetime,
+                        lease_until: datetime) -> Run | None:
+        return start_with_slot(run, parallelism, worker_id=worker_id, now=now, lease_until=lease_until)
 
     def release_slot(self, tenant: str, task_id: str, run_id: str) -> Task | None:
         return release_slot(tenant, task_id, run_id)

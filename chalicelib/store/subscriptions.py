@@ -12,7 +12,9 @@ from collections.abc import Iterator
 from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.engine.model import Subscription
-from chalicelib.store.models import RecordItem
+from chalicelib.store.codec import task_sk
+from chalicelib.store.conditions import conditional
+from chalicelib.store.models import RecordItem, TaskItem
 
 SUB_PREFIX = "sub#"
 
@@ -37,6 +39,21 @@ def sync_subscriptions(
             tenant, _sk(parent_id, child_id),
             data={"outcomes": sorted(sub.outcomes) if sub.outcomes is not None else None},
         ).save()
+        mark_subscribed(tenant, parent_id)
+
+
+def mark_subscribed(tenant: str, parent_id: str) -> None:
+    """Tell the parent's task item that a task subscribes to it, after the edge is written (a
+    parent created later finds the edge itself, see `store.tasks.put_task`); nothing if the
+    parent does not exist."""
+    conditional(lambda: TaskItem(tenant, task_sk(parent_id)).update(
+        actions=[TaskItem.subscribed.set(True)], condition=TaskItem.pk.exists()))
+
+
+def has_subscribers(tenant: str, parent_id: str) -> bool:
+    """Whether any edge names `parent_id` as its parent (one Query of at most one item)."""
+    return any(True for _ in RecordItem.query(tenant, RecordItem.sk.startswith(f"{SUB_PREFIX}{parent_id}#"),
+                                              limit=1))
 
 
 def _outcomes(item: RecordItem) -> frozenset[str] | None:

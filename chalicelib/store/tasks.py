@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
+from functools import partial
+from typing import Any
 
 from pynamodb.exceptions import DoesNotExist
 
@@ -19,7 +21,12 @@ from chalicelib.store.codec import TASK_PREFIX, disabled_to_item, spec_to_json, 
 from chalicelib.store.conditions import conditional
 from chalicelib.store.models import TaskItem
 from chalicelib.store.shards import due_shard
-from chalicelib.store.subscriptions import delete_subscriptions_from, sync_subscriptions
+from chalicelib.store.subscriptions import (
+    delete_subscriptions_from,
+    has_subscribers,
+    mark_subscribed,
+    sync_subscriptions,
+)
 from chalicelib.timefmt import to_iso
 
 
@@ -42,6 +49,10 @@ def get_task(tenant: str, task_id: str) -> Task:
     return task_from_item(get_item(tenant, task_id))
 
 
+#: Attempts of a replace whose only conflict was a concurrent subscribed mark.
+_REPLACE_ATTEMPTS = 5
+
+
 def put_task(
     *,
     tenant: str,
@@ -50,7 +61,7 @@ def put_task(
     name: str,
     enabled: bool,
     spec: TaskSpec,
-    document: dict | None,
+    document: dict[str, Any] | None,
     next_fire_at: datetime | None,
     due_shards: int,
     now: datetime,
@@ -77,18 +88,35 @@ def put_task(
         disabled_code=None if enabled else disabled_to_item(disabled_code),
     )
     if expected_revision is None:
-        condition = TaskItem.pk.does_not_exist()
+        item.subscribed = False
+        if not conditional(lambda: item.save(condition=TaskItem.pk.does_not_exist())):
+            raise Conflict(f"task {task_id} was changed concurrently or already exists")
+        # A task may name a parent before the parent exists: its edge is already stored, and
+        # `mark_subscribed` found no item to mark. The item is written first, so an edge written
+        # after this look is marked by its writer.
+        if has_subscribers(tenant, task_id):
+            mark_subscribed(tenant, task_id)
+            item.subscribed = True
     else:
-        current = get_item(tenant, task_id)
-        previous = task_from_item(current).spec.subscriptions
-        item.created_at = current.created_at
-        item.consecutive_failures = 0 if enabled and not current.enabled else current.consecutive_failures
-        item.active_runs = current.active_runs
-        item.waiting = current.waiting
-        item.last_fire_at = current.last_fire_at
-        condition = TaskItem.revision == expected_revision
-    if not conditional(lambda: item.save(condition=condition)):
-        raise Conflict(f"task {task_id} was changed concurrently or already exists")
+        for _attempt in range(_REPLACE_ATTEMPTS):
+            current = get_item(tenant, task_id)
+            previous = task_from_item(current).spec.subscriptions
+            item.created_at = current.created_at
+            item.consecutive_failures = 0 if enabled and not current.enabled else current.consecutive_failures
+            item.active_runs = current.active_runs
+            item.waiting = current.waiting
+            item.last_fire_at = current.last_fire_at
+            item.subscribed = current.subscribed
+            # The subscribed mark is written without a revision: a replace that would put back
+            # a mark older than the one stored is refused and made again, so none is lost.
+            unchanged = (TaskItem.subscribed.does_not_exist() if current.subscribed is None
+                         else TaskItem.subscribed == current.subscribed)
+            if conditional(partial(item.save, condition=(TaskItem.revision == expected_revision) & unchanged)):
+                break
+            if current.revision != expected_revision:
+                raise Conflict(f"task {task_id} was changed concurrently or already exists")
+        else:
+            raise Conflict(f"task {task_id} was changed concurrently or already exists")
     sync_subscriptions(tenant, task_id, spec.subscriptions, previous=previous)
     return task_from_item(item)
 
@@ -165,7 +193,7 @@ class DynamoTaskStore:
         return get_task(tenant, task_id)
 
     def put_task(self, *, tenant: str, task_id: str, face: str, name: str, enabled: bool, spec: TaskSpec,
-                 document: dict | None, next_fire_at: datetime | None, due_shards: int, now: datetime,
+                 document: dict[str, Any] | None, next_fire_at: datetime | None, due_shards: int, now: datetime,
                  expected_revision: int | None, disabled_code: DisabledReason | None = None) -> Task:
         return put_task(tenant=tenant, task_id=task_id, face=face, name=name, enabled=enabled, spec=spec,
                         document=document, next_fire_at=next_fire_at, due_shards=due_shards, now=now,
@@ -181,5 +209,5 @@ class DynamoTaskStore:
                         first_chunk: int = 25) -> Iterator[tuple[Task, dict[str, str]]]:
         return tasks_by_update(tenant, face, descending=descending, after=after, first_chunk=first_chunk)
 
-    def disable(self, tenant: str, task_id: str, *, code: str, now: datetime) -> None:
+    def disable(self, tenant: str, task_id: str, *, code: DisabledReason, now: datetime) -> None:
         disable(tenant, task_id, code=code, now=now)

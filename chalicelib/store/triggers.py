@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime
 
+from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.engine.model import Run
@@ -27,11 +28,11 @@ def due_keys(shard: str, horizon: datetime) -> Iterator[tuple[str, str]]:
         yield item.pk, item.sk[len(TASK_PREFIX):]
 
 
-def _move_on(next_fire_at: datetime | None, last_fire_at: datetime) -> list:
-    actions = [TaskItem.last_fire_at.set(to_iso(last_fire_at))]
+def _move_on(next_fire_at: datetime | None, last_fire_at: datetime) -> list[Action]:
+    actions: list[Action] = [TaskItem.last_fire_at.set(to_iso(last_fire_at))]
     if next_fire_at is None:
-        return actions + [TaskItem.next_fire_at.remove(), TaskItem.due_shard.remove()]
-    return actions + [TaskItem.next_fire_at.set(to_iso(next_fire_at))]
+        return [*actions, TaskItem.next_fire_at.remove(), TaskItem.due_shard.remove()]
+    return [*actions, TaskItem.next_fire_at.set(to_iso(next_fire_at))]
 
 
 def advance_trigger(

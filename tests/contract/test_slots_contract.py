@@ -64,3 +64,50 @@ def test_a_replace_keeps_the_slots_and_the_queue(store):
     put(store, "t1", expected_revision=1)
     occupancy = store.slots.occupancy("acme", "t1")
     assert (occupancy.active, occupancy.waiting) == (frozenset({"r1"}), ("w1",))
+
+
+def test_a_run_starts_with_its_slot_or_nothing_is_written(store):
+    from tests.contract.conftest import T0, pending
+
+    put(store, "t1")
+    lease = T0.replace(minute=5)
+    for n in range(3):
+        assert store.runs.create_run(pending("t1", f"r{n}"))
+    started = store.slots.start_with_slot(pending("t1", "r0"), 2, worker_id="w", now=T0, lease_until=lease)
+    assert started is not None and started == store.runs.get_run("acme", "t1", "r0")
+    assert (started.status.value, started.worker_id, started.started_at, started.lease_until) == (
+        "running", "w", T0, lease)
+    assert store.slots.occupancy("acme", "t1").active == frozenset({"r0"})
+    # not pending any more: no second start, no slot
+    assert store.slots.start_with_slot(pending("t1", "r0"), 2, worker_id="x", now=T0, lease_until=lease) is None
+    assert store.runs.get_run("acme", "t1", "r0").worker_id == "w"
+    assert store.slots.start_with_slot(pending("t1", "r1"), 2, worker_id="w", now=T0, lease_until=lease) is not None
+    # the slots are full: the run stays pending
+    assert store.slots.start_with_slot(pending("t1", "r2"), 2, worker_id="w", now=T0, lease_until=lease) is None
+    assert store.runs.get_run("acme", "t1", "r2").status.value == "pending"
+    assert store.slots.occupancy("acme", "t1").active == frozenset({"r0", "r1"})
+    # a stop requested before the start: neither written
+    store.slots.release_slot("acme", "t1", "r1")
+    assert store.runs.request_stop("acme", "t1", "r2")
+    assert store.slots.start_with_slot(pending("t1", "r2"), 2, worker_id="w", now=T0, lease_until=lease) is None
+    assert store.slots.occupancy("acme", "t1").active == frozenset({"r0"})
+    # the task is gone: nothing
+    assert store.runs.create_run(pending("gone", "r9"))
+    assert store.slots.start_with_slot(pending("gone", "r9"), 2, worker_id="w", now=T0, lease_until=lease) is None
+    assert store.runs.get_run("acme", "gone", "r9").status.value == "pending"
+
+
+def test_racing_starts_take_exactly_the_free_slots_and_start_each_run_once(racing_store):
+    from tests.contract.conftest import T0, pending
+
+    put(racing_store, "t1")
+    for n in range(4):
+        assert racing_store.runs.create_run(pending("t1", f"r{n}"))
+    ids = itertools.cycle(["r0", "r0", "r1", "r2", "r3", "r3"])
+    started = race(lambda: racing_store.slots.start_with_slot(pending("t1", next(ids)), 2, worker_id="w", now=T0,
+                                                              lease_until=T0), threads=6)
+    started_ids = [run.run_id for run in started if run is not None]
+    assert len(started_ids) == 2 and len(set(started_ids)) == 2
+    assert racing_store.slots.occupancy("acme", "t1").active == frozenset(started_ids)
+    assert sorted(r.run_id for r in racing_store.runs.list_runs("acme", "t1") if r.status.value == "running") == sorted(
+        started_ids)

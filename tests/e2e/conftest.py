@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import queue
 import re
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -35,6 +37,8 @@ class Runtime:
     secret: str
     process: subprocess.Popen
     output: list[str]
+    #: The temporary data directory made for it (removed once it stops); None if the test gave one.
+    data_dir: str | None = None
 
     def get(self, path: str, **kwargs) -> requests.Response:
         return requests.get(self.url + path, headers=self._headers(kwargs), timeout=30, **kwargs)
@@ -51,10 +55,17 @@ class Runtime:
         return headers
 
 
-def start_runtime(*extra_args: str, env: dict[str, str] | None = None, timeout: float = 60.0) -> Runtime:
-    """Start `tasklane local` and wait until it prints its token and answers /health."""
+def start_runtime(*extra_args: str, env: dict[str, str] | None = None, timeout: float = 60.0,
+                  secret: str | None = None) -> Runtime:
+    """Start `tasklane local` and wait until it prints its token and answers /health.
+
+    Its data directory is a fresh temporary one unless `--data-dir` or `--ephemeral` is given."""
     port = free_port()
-    secret = "e2e-secret-" + os.urandom(8).hex()
+    secret = secret or "e2e-secret-" + os.urandom(8).hex()
+    data_dir = None
+    if "--data-dir" not in extra_args and "--ephemeral" not in extra_args:
+        data_dir = tempfile.mkdtemp(prefix="tasklane-e2e-")
+        extra_args = (*extra_args, "--data-dir", data_dir)
     process_env = {**os.environ, "TASKLANE_JWT_SECRET": secret, "PYTHONUNBUFFERED": "1", **(env or {})}
     process_env.pop("TASKLANE_AWS_ENDPOINT", None)
     process = subprocess.Popen(
@@ -90,7 +101,8 @@ def start_runtime(*extra_args: str, env: dict[str, str] | None = None, timeout: 
     if token is None or url is None:
         process.kill()
         raise RuntimeError("tasklane local did not become ready:\n" + "".join(output))
-    return Runtime(url=url, backend=backend, token=token, secret=secret, process=process, output=output)
+    return Runtime(url=url, backend=backend, token=token, secret=secret, process=process, output=output,
+                   data_dir=data_dir)
 
 
 def stop_runtime(runtime: Runtime) -> int:
@@ -100,6 +112,9 @@ def stop_runtime(runtime: Runtime) -> int:
     except subprocess.TimeoutExpired:
         runtime.process.kill()
         raise
+    finally:
+        if runtime.data_dir is not None:
+            shutil.rmtree(runtime.data_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -108,14 +123,3 @@ def runtime():
     started = start_runtime()
     yield started
     stop_runtime(started)
-
-
-def wait_for(predicate, *, timeout: float = 15.0, interval: float = 0.2):
-    """Poll `predicate` until it returns something truthy; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout}s")

@@ -11,13 +11,14 @@ import pytest
 import requests
 
 from chalicelib.identity import mint_token
-from tests.e2e.conftest import ROOT, free_port, wait_for
+from tests.e2e.conftest import ROOT, free_port
 from tests.e2e.edges import (
     assert_head_answers_carry_no_body,
     assert_missing_token_is_the_deployed_401,
     assert_unknown_methods_are_405_in_the_face_shape,
     assert_unknown_paths_are_404_json,
 )
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -27,7 +28,7 @@ def chalice_local():
     """`chalice local --stage local` on a free port; yields (url, token)."""
     port = free_port()
     secret = "e2e-chalice-secret-" + os.urandom(16).hex()
-    env = {**os.environ, "TASKLANE_JWT_SECRET": secret, "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "TASKLANE_JWT_SECRET": secret, "PYTHONUNBUFFERED": "1", "TASKLANE_EPHEMERAL": "1"}
     env.pop("TASKLANE_AWS_ENDPOINT", None)
     process = subprocess.Popen(
         [str(Path(sys.executable).parent / "chalice"), "local", "--stage", "local", "--no-autoreload",
@@ -45,7 +46,7 @@ def chalice_local():
             return False
 
     try:
-        wait_for(healthy, timeout=60, interval=0.5)
+        wait_until(healthy, timeout=60, interval=0.5)
         yield url, mint_token(secret, tenant="dev", user="e2e")
     finally:
         process.send_signal(2)

@@ -7,7 +7,8 @@ from datetime import timedelta
 import pytest
 
 from chalicelib.timefmt import from_iso
-from tests.e2e.conftest import start_runtime, stop_runtime, wait_for
+from tests.e2e.conftest import start_runtime, stop_runtime
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -49,7 +50,7 @@ def test_a_seconds_field_cron_task_fires_on_time(daemon):
         runs = daemon.get("/daemon/api/tasks/heartbeat/runs?triggered_by=cron&status=success").json()["runs"]
         return runs if len(runs) >= 2 else None
 
-    runs = wait_for(ended_cron_runs, timeout=20)
+    runs = wait_until(ended_cron_runs, timeout=20)
     for run in runs:
         scheduled, started = from_iso(run["scheduled_at"]), from_iso(run["start_at"])
         assert scheduled.second % 2 == 0 and scheduled.microsecond == 0
@@ -79,7 +80,7 @@ def test_the_service_runs_and_stops(daemon):
         runs = daemon.get("/daemon/api/tasks/ticker/runs?status=running").json()["runs"]
         return runs[0] if runs else None
 
-    live = wait_for(running_instance, timeout=20)
+    live = wait_until(running_instance, timeout=20)
     assert live["triggered_by"] == "service" and live["instance_index"] == 0
     assert daemon.post("/daemon/api/tasks/ticker/stop").status_code == 200
 
@@ -87,7 +88,7 @@ def test_the_service_runs_and_stops(daemon):
         run = daemon.get(f"/daemon/api/tasks/ticker/runs/{live['id']}").json()
         return run if run["status"] == "ended" else None
 
-    assert wait_for(stopped, timeout=20)["end_reason"] == "stopped"
+    assert wait_until(stopped, timeout=20)["end_reason"] == "stopped"
     assert daemon.get("/daemon/api/tasks/ticker/runs?status=running").json()["total"] == 0
 
 

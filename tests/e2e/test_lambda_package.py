@@ -14,7 +14,6 @@ import platform
 import re
 import sys
 import tempfile
-import time
 import zipfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -40,6 +39,7 @@ from tests.e2e.lambda_sandbox import (
     sqs_event,
 )
 from tests.unit.test_requirements import packaged_dependencies
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -220,13 +220,10 @@ def test_a_write_with_a_bad_token_is_refused_in_the_faces_shape_and_writes_nothi
 
 def _receive(sqs, queue_url: str, deadline_seconds: float = 15.0) -> list[dict]:
     """Long-poll the runs queue as Lambda's SQS event source does, until messages come."""
-    deadline = time.monotonic() + deadline_seconds
-    while time.monotonic() < deadline:
-        got = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=2,
-                                  AttributeNames=["All"], MessageAttributeNames=["All"]).get("Messages", [])
-        if got:
-            return got
-    return []
+    return wait_until(lambda: sqs.receive_message(
+        QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=2, AttributeNames=["All"],
+        MessageAttributeNames=["All"]).get("Messages", []),
+        timeout=deadline_seconds, interval=0, message="no message reached the runs queue")
 
 
 def test_a_due_task_is_fired_by_the_dispatcher_and_run_by_the_worker_with_its_log_in_s3(api, functions, stack, aws):
@@ -283,8 +280,8 @@ def test_the_command_function_runs_a_command_with_only_the_environment_it_is_han
 
 #: Modules a deployed function must never import: the emulated backend, the local runtime, tests.
 LOCAL_ONLY = ("moto", "tests", "chalicelib.runtime.local", "chalicelib.runtime.backend_process",
-              "chalicelib.runtime.moto_isolation", "chalicelib.runtime.event_sources",
-              "chalicelib.runtime.resources")
+              "chalicelib.runtime.moto_isolation", "chalicelib.runtime.moto_indexes",
+              "chalicelib.runtime.event_sources", "chalicelib.runtime.resources")
 
 
 def test_no_function_reads_a_file_outside_the_package_or_imports_local_or_test_code(

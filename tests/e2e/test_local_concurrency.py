@@ -9,7 +9,8 @@ import uuid
 import boto3
 import pytest
 
-from tests.e2e.conftest import Runtime, start_runtime, stop_runtime, wait_for
+from tests.e2e.conftest import Runtime, start_runtime, stop_runtime
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -36,7 +37,7 @@ def _start_hog(runtime: Runtime, prefix: str) -> tuple[str, str]:
     """A `sleep` task triggered and seen running; returns (task name, run id)."""
     name = _task(runtime, f"{prefix}-{uuid.uuid4().hex[:6]}", run=f"sleep {HOG_SECONDS}")
     run_id = _trigger(runtime, name)["id"]
-    wait_for(lambda: _run(runtime, name, run_id)["status"] == "running", timeout=10)
+    wait_until(lambda: _run(runtime, name, run_id)["status"] == "running", timeout=10)
     return name, run_id
 
 
@@ -59,9 +60,9 @@ def test_a_skip_task_triggered_twice_while_others_are_busy_records_a_skip(runtim
     hogs = [_start_hog(runtime, "busy-a"), _start_hog(runtime, "busy-b")]
     lonely = _task(runtime, f"lonely-{uuid.uuid4().hex[:6]}", run=f"sleep {HOG_SECONDS}", on_overlap="skip")
     first = _trigger(runtime, lonely)["id"]
-    wait_for(lambda: _run(runtime, lonely, first)["status"] == "running", timeout=4)
+    wait_until(lambda: _run(runtime, lonely, first)["status"] == "running", timeout=4)
     second = _trigger(runtime, lonely)["id"]
-    skipped = wait_for(lambda: (r := _run(runtime, lonely, second))["status"] == "ended" and r, timeout=4)
+    skipped = wait_until(lambda: (r := _run(runtime, lonely, second))["status"] == "ended" and r, timeout=4)
     assert skipped["end_reason"] == "skipped"
     assert _run(runtime, lonely, first)["status"] == "running"
     assert _still_running(runtime, hogs)
@@ -81,7 +82,7 @@ def test_past_the_concurrency_bound_messages_wait_in_the_queue():
             attrs = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages"])
             return int(attrs["Attributes"]["ApproximateNumberOfMessages"])
 
-        assert wait_for(visible, timeout=3) == 1
+        assert wait_until(visible, timeout=3) == 1
 
         def hog_ended() -> bool:
             # Sampled before the hog's status: if the hog still runs, its slot was taken throughout.
@@ -91,9 +92,9 @@ def test_past_the_concurrency_bound_messages_wait_in_the_queue():
                 return False
             return True
 
-        wait_for(hog_ended, timeout=HOG_SECONDS + 5, interval=0.5)
+        wait_until(hog_ended, timeout=HOG_SECONDS + 5, interval=0.5)
         # Once the long run ends its slot frees, and the waiting run goes.
-        done = wait_for(lambda: (r := _run(bounded, quick, waiting))["status"] == "ended" and r,
+        done = wait_until(lambda: (r := _run(bounded, quick, waiting))["status"] == "ended" and r,
                         timeout=HOG_SECONDS + 10)
         assert done["end_reason"] == "success"
     finally:

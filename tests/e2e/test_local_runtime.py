@@ -9,7 +9,8 @@ import boto3
 import pytest
 
 from chalicelib.identity import mint_token
-from tests.e2e.conftest import start_runtime, stop_runtime, wait_for
+from tests.e2e.conftest import start_runtime, stop_runtime
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -41,23 +42,30 @@ def test_the_ticker_reaches_the_dispatcher(runtime):
         return runtime.get("/health").json()["roles"].get("dispatcher", {}).get("count", 0)
 
     first = ticks()
-    wait_for(lambda: ticks() > first)
+    later = wait_until(lambda: (n := ticks()) > first and n, message="the dispatcher never ticked again")
+    assert later > first
 
 
-def test_a_message_on_the_runs_queue_reaches_the_worker(runtime):
+def test_a_message_on_the_runs_queue_reaches_the_worker_and_is_deleted(runtime):
     sqs = boto3.client("sqs", region_name="us-east-1", endpoint_url=runtime.backend,
                        aws_access_key_id="testing", aws_secret_access_key="testing")
     queue_url = sqs.get_queue_url(QueueName="tasklane-local-runs")["QueueUrl"]
 
-    def worker_count() -> int:
+    def handled() -> int:
+        """Batches the worker has handled."""
         return runtime.get("/health").json()["roles"].get("worker", {}).get("count", 0)
 
-    before = worker_count()
+    def on_the_queue() -> tuple[int, int]:
+        """(waiting, received but not deleted): a message being handled is only in the second."""
+        attrs = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])["Attributes"]
+        return int(attrs["ApproximateNumberOfMessages"]), int(attrs["ApproximateNumberOfMessagesNotVisible"])
+
+    before = handled()
     sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps({"kind": "noop"}))
-    wait_for(lambda: worker_count() > before)
-    # The handler reported it done, so the poller deleted it.
-    wait_for(lambda: int(sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])["Attributes"][
-        "ApproximateNumberOfMessages"]) == 0)
+    assert wait_until(lambda: (n := handled()) > before and n, message="the worker never handled it") > before
+    # The handler reported it done, so the poller deleted it: neither waiting nor in flight.
+    wait_until(lambda: on_the_queue() == (0, 0), message="the message was not deleted")
+    assert on_the_queue() == (0, 0)
 
 
 def test_ctrl_c_stops_the_runtime_cleanly():

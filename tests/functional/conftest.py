@@ -14,7 +14,7 @@ from moto import mock_aws
 
 from chalicelib import handlers, settings
 from chalicelib.engine import backend
-from chalicelib.runtime import moto_isolation
+from chalicelib.runtime import moto_indexes, moto_isolation
 from chalicelib.runtime.resources import create_resources
 from chalicelib.store.memory import MemoryState, memory_backend
 
@@ -32,7 +32,8 @@ def _bind(env: dict[str, str], endpoint: str | None) -> settings.Settings:
 @pytest.fixture
 def aws():
     """An in-process moto backend with the template's resources; yields the settings."""
-    moto_isolation.install()  # the same DynamoDB behaviour as the local runtime's backend
+    moto_isolation.install()  # the same DynamoDB behaviour as the local runtime's backend:
+    moto_indexes.install()  # its isolation and its indexed queries
     with mock_aws():
         created = create_resources(stage="test", region="us-east-1", endpoint_url=None)
         yield _bind(created.env, None)

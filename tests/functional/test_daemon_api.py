@@ -9,6 +9,7 @@ import pytest
 
 from chalicelib.engine import worker
 from chalicelib.engine.roles import QueueMessage
+from chalicelib.faces import held_requests
 from chalicelib.identity import mint_token
 from chalicelib.store import queue
 from chalicelib.timefmt import utcnow
@@ -142,18 +143,30 @@ def test_api_trigger_false_is_403(client, h):
 
 
 def test_wait_true_holds_until_the_run_ends(client, aws, monkeypatch):
-    timers: list[threading.Timer] = []
+    holding, deliveries, seen_holding = threading.Event(), [], []
+    hold_loop = held_requests.poll_until
 
-    def deliver_soon(tenant, task_id, run_id, *, delay_seconds=0.0):
+    def poll_until(*args, **kwargs):
+        holding.set()  # the request holds from here on: only now may its run execute
+        return hold_loop(*args, **kwargs)
+
+    def deliver_once_holding(tenant, task_id, run_id, *, delay_seconds=0.0):
         payload = {"v": 1, "tenant": tenant, "task_id": task_id, "run_id": run_id}
-        timers.append(threading.Timer(0.2, worker.handle_message, (payload, QueueMessage(message_id=run_id, body=""))))
-        timers[-1].start()
 
-    monkeypatch.setattr(queue, "send_run", deliver_soon)
+        def deliver() -> None:
+            seen_holding.append(holding.wait(timeout=20))
+            worker.handle_message(payload, QueueMessage(message_id=run_id, body=""))
+
+        deliveries.append(threading.Thread(target=deliver))
+        deliveries[-1].start()
+
+    monkeypatch.setattr(held_requests, "poll_until", poll_until)
+    monkeypatch.setattr(queue, "send_run", deliver_once_holding)
     put(client, "quick", run="echo done; exit 0")
     status, body, _ = call(client, "POST", "/api/tasks/quick/run?wait=true&wait_timeout=20")
-    for timer in timers:
-        timer.join()
+    for delivery in deliveries:
+        delivery.join(timeout=30)
+    assert seen_holding == [True]  # the run executed while the request held
     assert status == 201 and (body["status"], body["end_reason"], body["exit_code"]) == ("ended", "success", 0)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
@@ -162,8 +163,9 @@ def test_deleting_a_task_while_its_dispatcher_and_worker_run_leaves_no_run_pendi
                               clock=lambda: later, sleep=lambda _: None)
 
     def the_worker() -> None:
-        done = 0
+        done, deadline = 0, time.monotonic() + 60
         while not (dispatched.is_set() and done == len(sent)):
+            assert time.monotonic() < deadline, f"the worker delivered {done} of {len(sent)} messages"
             if done < len(sent):
                 deliver(sent[done])
                 done += 1

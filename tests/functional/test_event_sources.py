@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 
 import boto3
 import pytest
 
 from chalicelib.runtime.event_sources import RunSlots, SqsPoller
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -37,9 +37,13 @@ def test_the_poller_deletes_what_the_handler_did_and_keeps_what_it_reported_fail
         return {"batchItemFailures": failures}
 
     poller = SqsPoller(handler, sqs=sqs, queue_url=queue_url, region="us-east-1", wait_seconds=0)
-    received = 0
-    while received < 4:
-        received += poller.poll_once()
+    received = [0]
+
+    def all_four_received() -> bool:
+        received[0] += poller.poll_once()
+        return received[0] >= 4
+
+    wait_until(all_four_received, timeout=10, interval=0, message="fewer than 4 messages received")
     assert sorted(b["n"] for b in seen) == [0, 1, 2, 3]
     attrs = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])["Attributes"]
     in_flight = int(attrs["ApproximateNumberOfMessagesNotVisible"]) + int(attrs["ApproximateNumberOfMessages"])
@@ -58,14 +62,6 @@ def test_a_handler_that_raises_leaves_the_whole_batch(moto_server):
     assert poller.poll_once() == 1
     attrs = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])["Attributes"]
     assert int(attrs["ApproximateNumberOfMessagesNotVisible"]) == 1
-
-
-def _wait(predicate, timeout: float = 10.0) -> None:
-    """Poll `predicate` (the threads under test change what it reads) until it holds."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)
 
 
 def test_a_batch_in_flight_does_not_hold_back_the_next_receive(moto_server):
@@ -94,7 +90,7 @@ def test_a_batch_in_flight_does_not_hold_back_the_next_receive(moto_server):
         release.set()
         poller.stopping.set()
         poller.join(10)
-    _wait(lambda: poller.delivered == 2)
+    wait_until(lambda: poller.delivered == 2)
 
 
 def test_pollers_never_hold_more_messages_than_the_shared_slots(moto_server):
@@ -125,11 +121,11 @@ def test_pollers_never_hold_more_messages_than_the_shared_slots(moto_server):
     for poller in pollers:
         poller.start()
     try:
-        _wait(lambda: holding[0] == 2)
+        wait_until(lambda: holding[0] == 2)
         assert counts() == (3, 2)  # past the bound the rest stay visible in the queue
         assert slots.in_flight == 2
         gate.set()
-        _wait(lambda: counts() == (0, 0))
+        wait_until(lambda: counts() == (0, 0))
     finally:
         gate.set()
         for poller in pollers:

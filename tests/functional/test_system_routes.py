@@ -31,11 +31,25 @@ def test_a_dispatcher_tick_is_visible_in_health(client):
     assert roles["dispatcher"]["count"] == 1
 
 
-def test_a_worker_batch_reports_only_failed_messages(client):
-    good = client.events.generate_sqs_event(message_bodies=[json.dumps({"kind": "noop"})],
-                                            queue_name="tasklane-test-runs")
-    result = client.lambda_.invoke("run_worker", good).payload
-    assert result == {"batchItemFailures": []}
+def test_a_worker_batch_reports_only_failed_messages(client, monkeypatch):
+    from chalicelib.engine import worker
+
+    handle = worker.handle_message
+
+    def store_briefly_unreachable_for_r2(payload, message, **kwargs):
+        if payload.get("run_id") == "r2":
+            raise ConnectionError("the store did not answer")
+        return handle(payload, message, **kwargs)
+
+    monkeypatch.setattr(worker, "handle_message", store_briefly_unreachable_for_r2)
+    bodies = [json.dumps({"v": 1, "tenant": "acme", "task_id": "t", "run_id": f"r{n}"}) for n in (1, 2, 3)]
+    batch = client.events.generate_sqs_event(message_bodies=bodies, queue_name="tasklane-test-runs")
+    for n, record in enumerate(batch["Records"], start=1):
+        record["messageId"] = f"m{n}"
+    result = client.lambda_.invoke("run_worker", batch).payload
+    assert result == {"batchItemFailures": [{"itemIdentifier": "m2"}]}
+    worker_role = json.loads(client.http.get("/health").body)["roles"]["worker"]
+    assert (worker_role["handled"], worker_role["failed"]) == (2, 1)
 
 
 def test_a_malformed_message_is_dropped_not_retried(client):

@@ -32,3 +32,12 @@ def test_the_flag_sets_the_bound_and_workers_stay_the_number_of_pollers():
     for bad in ("0", "x"):
         with pytest.raises(SystemExit):
             build_parser().parse_args(["local", "--concurrency", bad])
+
+
+def test_the_data_directory_defaults_to_dot_tasklane_and_ephemeral_keeps_none():
+    args = build_parser().parse_args(["local"])
+    assert (args.data_dir, args.ephemeral) == (".tasklane", False)
+    assert build_parser().parse_args(["local", "--data-dir", "/srv/tl"]).data_dir == "/srv/tl"
+    assert build_parser().parse_args(["local", "--ephemeral"]).ephemeral is True
+    with pytest.raises(SystemExit):  # one or the other, never one silently ignored
+        build_parser().parse_args(["local", "--data-dir", "/srv/tl", "--ephemeral"])

@@ -71,3 +71,14 @@ def test_the_command_prints_a_token_from_a_fresh_process():
                            "--role", "operator"], capture_output=True, text=True, env=env, timeout=60)
     assert done.returncode == 0, done.stderr
     assert verify_token(SECRET, done.stdout.strip()).roles == ("operator",)
+
+
+def test_the_secret_kept_in_the_data_directory_signs_when_nothing_else_is_given(monkeypatch, tmp_path, capsys):
+    from chalicelib.runtime.local import _kept_secret
+
+    monkeypatch.delenv("TASKLANE_JWT_SECRET", raising=False)
+    kept = _kept_secret(tmp_path / "jwt.secret")
+    assert _kept_secret(tmp_path / "jwt.secret") == kept  # made once, read back after
+    assert (tmp_path / "jwt.secret").stat().st_mode & 0o777 == 0o600
+    assert main(["token", "--tenant", "acme", "--user", "ada", "--data-dir", str(tmp_path)]) == 0
+    assert verify_token(kept, capsys.readouterr().out.strip()).tenant == "acme"

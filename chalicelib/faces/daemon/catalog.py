@@ -88,7 +88,7 @@ def apply_file(tenant: str, config: ConfigFile, *, now: datetime) -> ReloadResul
         if old is None:
             put(tenant, definition, now=now, origin="file")
             added.append(name)
-        elif changed(old, _as_stored(definition, "file")) or old.document.get("origin") != "file":
+        elif changed(old, _as_stored(definition, "file")) or (old.document or {}).get("origin") != "file":
             put(tenant, definition, now=now, origin="file")
             updated.append(name)
     for name, task in sorted(current.items()):

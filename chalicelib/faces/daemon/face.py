@@ -37,7 +37,7 @@ def render_error(error: TasklaneError, trace: str) -> Response:
     required_role = getattr(error, "required_role", None)
     if required_role is not None:
         body["required_role"] = str(required_role)
-    headers = {"Content-Type": PROBLEM_JSON, "X-Trace-Id": trace}
+    headers: dict[str, str | list[str]] = {"Content-Type": PROBLEM_JSON, "X-Trace-Id": trace}
     headers.update(retry_after_headers(error))
     return Response(body=json.dumps(body, default=str), status_code=error.status, headers=headers)
 

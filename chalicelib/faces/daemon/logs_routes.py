@@ -16,8 +16,8 @@ from chalice import Response
 from chalicelib import settings
 from chalicelib.engine import logs
 from chalicelib.engine import runs as run_engine
+from chalicelib.engine.log_values import LogLine
 from chalicelib.engine.model import Run
-from chalicelib.engine.run_log import LogLine
 from chalicelib.errors import ValidationError
 from chalicelib.faces import held_requests
 from chalicelib.faces.daemon.face import face
@@ -65,7 +65,7 @@ def read_raw_log(call: Call, taskName: str, runId: str) -> Response:  # noqa: N8
     _, run = find(call, taskName, runId)
     start = call.params.start
     text, page = logs.text(run, from_line=start)
-    headers = {"Content-Type": "text/plain; charset=utf-8"}
+    headers: dict[str, str | list[str]] = {"Content-Type": "text/plain; charset=utf-8"}
     if page.next_from is not None:
         headers[NEXT_FROM_HEADER] = str(page.next_from)
     return Response(body=text, status_code=200, headers=headers)

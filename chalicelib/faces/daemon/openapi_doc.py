@@ -10,6 +10,9 @@ from chalicelib.faces.http import FaceDoc
 
 _PROBLEM = {"description": "Problem", "content": {"application/problem+json": {
     "schema": {"$ref": "#/components/schemas/DaemonProblem"}}}}
+#: A bad token is a problem (the document adds the gateway's 401 for a missing header).
+_UNAUTHENTICATED = {"description": "A bad token (problem); no Authorization header at all (the gateway's GatewayError)",
+                    "content": _PROBLEM["content"]}
 
 
 def ref(name: str) -> dict[str, str]:
@@ -18,7 +21,7 @@ def ref(name: str) -> dict[str, str]:
 
 
 _SCHEMAS: dict[str, Any] = {
-    "DaemonProblem": {"type": "object", "properties": {
+    "DaemonProblem": {"type": "object", "required": ["type", "title", "status", "detail"], "properties": {
         "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
         "detail": {"type": "string"}, "traceId": {"type": "string"},
         "errors": {"type": "array", "items": {"type": "object", "properties": {
@@ -60,7 +63,7 @@ _SCHEMAS: dict[str, Any] = {
 DOC = FaceDoc(
     tag="daemon",
     description="RunWisp-compatible API (base URL http://host:port/daemon).",
-    errors={"default": _PROBLEM},
+    errors={"401": _UNAUTHENTICATED, "default": _PROBLEM},
     path_parameters={"taskName": {"type": "string", "minLength": 1, "maxLength": 100,
                                   "pattern": "^[a-zA-Z0-9._:-]+$"}},
     schemas=_SCHEMAS,

@@ -37,7 +37,7 @@ class DaemonTaskDefinition(Struct, forbid_unknown_fields=True):
     `max_queued` are taken for `parallelism` and `queue_max`, `kill` for `terminate`; the
     read-only keys of a GET answer (`name`, `next_run_at`, `$schema`) are ignored."""
 
-    run: Annotated[str, Meta(description="the command, run by `shell -e -c`")]
+    run: Annotated[str, Meta(min_length=1, description="the command, run by `shell -e -c`")]
     kind: Literal["task", "service"] | None = None
     shell: str | None = None
     working_dir: str | None = None

@@ -33,8 +33,10 @@ def trigger(call: Call, taskName: str) -> Response:  # noqa: N803 - the product'
     """Create a run now (201); with `wait=true`, hold until it ends or `wait_timeout` passes."""
     check_name(taskName)
     wait, wait_timeout = call.params.wait, call.params.wait_timeout
-    raw = call.json_body(required=False) or {}
-    # The product answers a body of the wrong shape with a 400, not a field problem.
+    raw = call.json_body(required=False)
+    raw = {} if raw is None else raw  # no body (or null): no parameter values
+    # The product answers a body of the wrong shape with a 400, not a field problem ([] and
+    # false are bodies of the wrong shape too, not "no body").
     if not isinstance(raw, dict):
         raise BadRequest("the body is an object such as {\"params\": {...}}")
     if raw.get("params") is not None and not isinstance(raw["params"], dict):

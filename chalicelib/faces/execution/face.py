@@ -31,7 +31,8 @@ def render_error(error: TasklaneError, trace: str) -> Response:
     body: dict[str, Any] = {"statusCode": status, "message": error.message, "error": phrase, "traceId": trace}
     if error.problems:
         body["errors"] = [{"location": p.location, "message": p.message} for p in error.problems]
-    headers = {"Content-Type": "application/json", "X-Trace-Id": trace, **retry_after_headers(error)}
+    headers: dict[str, str | list[str]] = {"Content-Type": "application/json", "X-Trace-Id": trace,
+                                           **retry_after_headers(error)}
     return Response(body=json.dumps(body, default=str), status_code=status, headers=headers)
 
 

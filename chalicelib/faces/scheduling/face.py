@@ -44,6 +44,16 @@ _TITLES = {
 }
 
 
+def _detail(location: str | None, message: str) -> str:
+    """`location: rule`, naming the field once (messages often start with it already)."""
+    if not location:
+        return message
+    rest = message[len(location):]
+    if message.startswith(location) and (not rest or rest[0] in " :"):
+        message = rest.lstrip(": ")
+    return f"{location}: {message}"
+
+
 def render_error(error: TasklaneError, trace: str) -> Response:
     """`{"errors": [...], "traceId"}`; invalid input is a 400 as the product answers it."""
     status = 400 if error.status == 422 else error.status
@@ -52,7 +62,7 @@ def render_error(error: TasklaneError, trace: str) -> Response:
         {
             "code": _CODES.get(status, f"HTTP-{status}"),
             "title": _TITLES.get(status, "Error"),
-            "detail": problem.message if not problem.location else f"{problem.location}: {problem.message}",
+            "detail": _detail(problem.location, problem.message),
         }
         for problem in problems
     ] or [{"code": _CODES.get(status, f"HTTP-{status}"), "title": _TITLES.get(status, "Error"),

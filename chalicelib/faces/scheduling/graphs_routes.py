@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from chalice import Response
 
 from chalicelib.faces.http import Call, json_response
@@ -36,8 +38,8 @@ def _graph(call: Call, id: str, direction: Direction) -> Response:
     return json_response({"taskId": id, "vertices": vertices, "edges": edges})
 
 
-_GRAPH_ROUTE = {"query": SchedulingGraphQuery, "response": GRAPH, "description": tier(1)}
-_LIST_ROUTE = {"query": SchedulingListQuery, "response": TASK_LIST, "description": tier(1)}
+_GRAPH_ROUTE: dict[str, Any] = {"query": SchedulingGraphQuery, "response": GRAPH, "description": tier(1)}
+_LIST_ROUTE: dict[str, Any] = {"query": SchedulingListQuery, "response": TASK_LIST, "description": tier(1)}
 
 
 @face.route(BASE + "/{id}/graphs/ancestors", methods=["GET"], **_GRAPH_ROUTE)

@@ -23,7 +23,7 @@ from urllib.parse import urlencode
 from chalicelib import settings
 from chalicelib.cursor import CursorCodec
 from chalicelib.errors import ValidationError
-from chalicelib.faces.http import Call
+from chalicelib.faces.http import Call, request_headers
 from chalicelib.faces.scheduling.scim import FieldType, Filter, parse_filter
 
 
@@ -62,7 +62,7 @@ def parse_list_query(
 ) -> ListQuery:
     """Read `filter`, `sort`, `limit` and `page`; a bad value is a `ValidationError` naming it."""
     query = call.params
-    text = query.filter
+    text = getattr(query, "filter", None)  # run lists take none
     parsed = parse_filter(text, filter_fields) if filter_fields is not None and text else None
     sort = query.sort or default_sort
     allowed = {f"{sign}{name}" for name in sort_fields for sign in "+-"}
@@ -182,9 +182,9 @@ def request_url(call: Call, params: Mapping[str, str]) -> str:
     path = context.get("path") or context.get("resourcePath") or ""
     for name, value in (request.uri_params or {}).items():
         path = path.replace("{" + name + "}", value)
-    headers = request.headers or {}
+    headers = request_headers(request)
     host = headers.get("host")
-    local = bool(host) and host.split(":")[0] in ("localhost", "127.0.0.1")
+    local = bool(host and host.split(":")[0] in ("localhost", "127.0.0.1"))
     proto = headers.get("x-forwarded-proto") or ("http" if local else "https")
     base = f"{proto}://{host}{path}" if host else path
     return f"{base}?{urlencode(params)}" if params else base

@@ -23,9 +23,13 @@ def tier(number: int) -> str:
     return f"Rate limit: tier {number}."
 
 
-_ERROR_TEXTS = {400: "Bad request (names the offending field).", 401: "No or bad token.",
+_ERROR_TEXTS = {400: "Bad request (names the offending field).",
+                401: "A bad token; with no Authorization header at all, the gateway's own 401 (GatewayError).",
                 403: "No access to the task.", 404: "No such task in this tenant.",
-                415: "Wrong content type.", 429: "Rate tier exceeded; see Retry-After."}
+                405: "Method not allowed; Allow names the methods the path serves.",
+                409: "A task with this name and version exists already, or the task changed meanwhile.",
+                413: "Body over 256 KiB.", 415: "Wrong content type.", 429: "Rate tier exceeded; see Retry-After.",
+                500: "Unexpected failure (logged with the trace id)."}
 _ERRORS = {str(code): {"description": text, "content": _json(ref("SchedulingErrors"))}
            for code, text in _ERROR_TEXTS.items()}
 
@@ -47,9 +51,10 @@ DOC = FaceDoc(
             "events": {"type": "array"}, "states": {"type": "array"}, "metadata": {"type": "object"},
             "resourceId": {"type": "string"}, "description": {"type": "string"}, "key": {"type": "string"},
             "annotations": {"type": "array", "items": {"type": "string"}}, "keepActive": {"type": "boolean"}}},
-        "SchedulingErrors": {"type": "object", "properties": {
-            "errors": {"type": "array", "items": {"type": "object", "properties": {
-                "code": {"type": "string"}, "title": {"type": "string"}, "detail": {"type": "string"}}}},
+        "SchedulingErrors": {"type": "object", "required": ["errors", "traceId"], "properties": {
+            "errors": {"type": "array", "minItems": 1, "items": {
+                "type": "object", "required": ["code", "title", "detail"], "properties": {
+                    "code": {"type": "string"}, "title": {"type": "string"}, "detail": {"type": "string"}}}},
             "traceId": {"type": "string"}}},
     },
 )

@@ -16,6 +16,8 @@ from typing import Annotated, Any, Literal
 
 from msgspec import Meta, Struct
 
+from chalicelib.faces.scheduling.scim import RUN_SORT_FIELDS, TASK_SORT_FIELDS
+
 #: Longest task name, in characters.
 MAX_TASK_NAME_LENGTH = 256
 
@@ -175,8 +177,8 @@ class SchedulingTaskBody(Struct):
     """A create/replace body: a Serverless Workflow task document. Server-owned fields (`id`,
     `resourceId`, most of `metadata`) and unknown fields are ignored."""
 
-    name: Annotated[str, Meta(max_length=MAX_TASK_NAME_LENGTH)]
-    specVersion: str  # noqa: N815
+    name: Annotated[str, Meta(min_length=1, max_length=MAX_TASK_NAME_LENGTH)]
+    specVersion: Annotated[str, Meta(min_length=1)]  # noqa: N815
     enabled: Annotated[bool, Meta(description="false when absent")] | None = None
     events: list[SchedulingEvent] | None = None
     states: list[SchedulingState] | None = None
@@ -204,12 +206,25 @@ DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 
 
+def _sort_values(fields: tuple[str, ...]) -> list[str]:
+    return [f"{sign}{name}" for name in fields for sign in "+-"]
+
+
 class SchedulingListQuery(Struct):
-    """A list's `filter` (SCIM), `sort` (`+field`/`-field`), page size and opaque `page` cursor."""
+    """A task list's `filter` (SCIM), `sort` (`+field`/`-field`), page size and opaque `page` cursor."""
 
     filter: str | None = None
-    sort: Annotated[str, Meta(description="+field or -field; -updatedAt for tasks, -startedAt for runs")] | None \
-        = None
+    sort: Annotated[str, Meta(description="+field or -field; default -updatedAt",
+                              extra_json_schema={"enum": _sort_values(TASK_SORT_FIELDS)})] | None = None
+    limit: Annotated[int, Meta(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT
+    page: str | None = None
+
+
+class SchedulingRunListQuery(Struct):
+    """A run list's `sort`, page size and `page` cursor; the page gives run lists no `filter`."""
+
+    sort: Annotated[str, Meta(description="+field or -field; default -startedAt",
+                              extra_json_schema={"enum": _sort_values(RUN_SORT_FIELDS)})] | None = None
     limit: Annotated[int, Meta(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT
     page: str | None = None
 
@@ -228,9 +243,10 @@ class SchedulingGraphQuery(Struct):
 
 
 class SchedulingStartQuery(Struct):
-    """Who started the run."""
+    """Who started the run (stored on it as `triggeredBy`: a name's rules, no control characters)."""
 
-    source: str = "manual"
+    source: Annotated[str, Meta(min_length=1, max_length=MAX_TASK_NAME_LENGTH,
+                                extra_json_schema={"pattern": "^[^\\x00-\\x1f\\x7f-\\x9f]*$"})] = "manual"
 
 
 class SchedulingLogQuery(Struct, rename={"start": "from"}):

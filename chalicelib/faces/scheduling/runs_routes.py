@@ -9,7 +9,7 @@ from chalice import Response
 from chalicelib.engine import logs
 from chalicelib.engine import runs as run_engine
 from chalicelib.engine.model import Task
-from chalicelib.errors import NotFound
+from chalicelib.errors import NotFound, ValidationError
 from chalicelib.faces.http import NEXT_FROM_HEADER, Call, json_response
 from chalicelib.faces.scheduling import catalog
 from chalicelib.faces.scheduling.documents import render_run
@@ -18,7 +18,7 @@ from chalicelib.faces.scheduling.graph import Adjacency
 from chalicelib.faces.scheduling.listing import order, paginate, parse_list_query
 from chalicelib.faces.scheduling.openapi_paths import RUN_LIST, tier
 from chalicelib.faces.scheduling.rate_limit import Tier, enforce
-from chalicelib.faces.scheduling.requests import SchedulingListQuery, SchedulingLogQuery
+from chalicelib.faces.scheduling.requests import SchedulingLogQuery, SchedulingRunListQuery
 from chalicelib.faces.scheduling.scim import DEFAULT_RUN_SORT, RUN_SORT_FIELDS
 
 BASE = "/api/scheduling/tasks"
@@ -30,6 +30,10 @@ def _runs_of(task: Task, adjacency: Adjacency) -> list[dict[str, Any]]:
 
 
 def _run_list(call: Call, rendered: list[dict[str, Any]], *, list_name: str) -> Response:
+    if call.query.get("filter"):
+        # Ignored, it would answer every run as if they all matched.
+        raise ValidationError("query.filter: run lists take no filter (only sort, limit and page)",
+                              location="query.filter", value=call.query["filter"][:256])
     query = parse_list_query(call, list_name=list_name, sort_fields=RUN_SORT_FIELDS, default_sort=DEFAULT_RUN_SORT)
     ordered = order(rendered, lambda run: run.get(query.sort_field), descending=query.descending,
                     tie=lambda run: run["id"])
@@ -37,7 +41,7 @@ def _run_list(call: Call, rendered: list[dict[str, Any]], *, list_name: str) -> 
     return json_response({"data": page.items, "links": page.links})
 
 
-_RUN_LIST_ROUTE = {"query": SchedulingListQuery, "response": RUN_LIST, "description": tier(1)}
+_RUN_LIST_ROUTE: dict[str, Any] = {"query": SchedulingRunListQuery, "response": RUN_LIST, "description": tier(1)}
 
 
 @face.route(BASE + "/{id}/runs", methods=["GET"], **_RUN_LIST_ROUTE)

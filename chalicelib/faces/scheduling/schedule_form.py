@@ -91,7 +91,9 @@ def _recurrence(text: str, path: str) -> str:
     return "RRULE:" + rule
 
 
-def _cron(value: SchedulingCron | str, path: str, zone: ZoneInfo) -> tuple[str, datetime | None]:
+def _cron(value: SchedulingCron | str | None, path: str, zone: ZoneInfo) -> tuple[str, datetime | None]:
+    if value is None:
+        refuse(path, "is required")
     if isinstance(value, str):
         return filled(value, path), None
     expression = filled(value.expression, f"{path}.expression")

@@ -72,7 +72,8 @@ def save(call: Call, body: Any, *, task_id: str, existing: Task | None) -> Task:
     # so two racing writes cannot both take it; the old pair is given back after a rename.
     key, old_key = unique_key(doc.name, doc.version), key_of(existing) if existing else None
     if not task_engine.claim_name(tenant, key, task_id):
-        raise Conflict(f"a task named '{doc.name}' with version '{doc.version}' already exists")
+        version = "without a version" if doc.version is None else f"with version '{doc.version}'"
+        raise Conflict(f"a task named '{doc.name}' {version} already exists")
     try:
         task = task_engine.save_task(
             tenant=tenant, task_id=task_id, face=FACE, name=doc.name, spec=spec, enabled=doc.enabled,

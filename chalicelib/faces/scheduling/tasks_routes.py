@@ -14,6 +14,7 @@ from chalicelib.engine import tasks as task_engine
 from chalicelib.engine.model import TriggeredBy
 from chalicelib.errors import UnsupportedMediaType
 from chalicelib.faces.http import Call, json_response
+from chalicelib.faces.request_models import refuse
 from chalicelib.faces.scheduling import access, catalog
 from chalicelib.faces.scheduling.documents import action_id, worker_type
 from chalicelib.faces.scheduling.face import face
@@ -23,6 +24,7 @@ from chalicelib.faces.scheduling.rate_limit import Tier, enforce
 from chalicelib.faces.scheduling.requests import SchedulingStartQuery, SchedulingTaskBody, SchedulingTaskListQuery
 from chalicelib.faces.scheduling.task_lists import task_list
 from chalicelib.faces.scheduling.task_saving import key_of, save
+from chalicelib.faces.scheduling.workflow import CONTROL_CHARACTERS
 from chalicelib.timefmt import utcnow
 
 BASE = "/api/scheduling/tasks"
@@ -99,8 +101,10 @@ def delete_task(call: Call, id: str) -> Response:
 def start_task(call: Call, id: str) -> Response:
     """Run the task now, whether or not it is enabled; `source` defaults to `manual`."""
     enforce(call, Tier.WRITE)
-    task = catalog.reachable_task(call, id)
     source = call.params.source
+    if CONTROL_CHARACTERS.search(source):
+        refuse("query.source", "must not contain control characters (NUL, CR, LF, tab, ...)")
+    task = catalog.reachable_task(call, id)
     run_engine.trigger_run(
         task, triggered_by=TriggeredBy.API, now=utcnow(), source=source,
         extra={

@@ -48,6 +48,7 @@ from chalicelib.faces.scheduling.schedule_form import Schedule, parse_start
 #: Names take no control characters (NUL, CR, LF, ...), which would break the log lines,
 #: headers and client lists they are shown in.
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+CONTROL_CHARACTERS = _CONTROL_CHARACTERS
 
 #: The source each event type comes from (the page pairs them in its enums and examples).
 _SOURCE_OF = {
@@ -288,6 +289,8 @@ def _actions(states: list[SchedulingState]) -> tuple[list[Action], str | None]:
     resource_id = None
     for position, (action, path) in enumerate(_action_sites(states)):
         ref = action.functionRef
+        if ref is None:  # refused by _check_actions before this runs
+            continue
         ref_name, arguments = (ref, {}) if isinstance(ref, str) else (ref.refName, ref.arguments or {})
         actions.append(Action(name=action.name, ref_name=ref_name, arguments=copy.deepcopy(arguments)))
         if position == 0 and "appId" in arguments:
@@ -304,8 +307,11 @@ def _parents(events: list[SchedulingEvent], states: list[SchedulingState]) -> li
         if event.type == EventType.TASK_RUN_FINISHED and event.name is not None:
             values = {item.contextAttributeName: item.contextAttributeValue for item in event.correlation or []}
             status = values.get(CorrelationAttribute.STATUS)
+            parent = values.get(CorrelationAttribute.ID)
+            if parent is None:  # refused by _check_chain_correlations before this runs
+                continue
             links[event.name] = ParentLink(
-                task_id=values[CorrelationAttribute.ID], status=ParentOutcome(status.casefold()) if status else None
+                task_id=parent, status=ParentOutcome(status.casefold()) if status else None
             )
     parents: list[ParentLink] = []
     for state in states:

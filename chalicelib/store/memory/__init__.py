@@ -8,6 +8,7 @@ every table behind one lock; `tests/contract/` checks it against the DynamoDB st
 from __future__ import annotations
 
 from chalicelib.engine.backend import Backend
+from chalicelib.store.memory.agent_tasks import MemoryAgentTaskStore
 from chalicelib.store.memory.execution import MemoryExecutionRecords
 from chalicelib.store.memory.execution_keys import MemoryDataKeys
 from chalicelib.store.memory.log_chunks import MemoryLogChunkStore
@@ -30,6 +31,7 @@ from chalicelib.store.memory.tasks import (
     MemoryTaskStore,
     MemoryTriggerStore,
 )
+from chalicelib.store.memory.triage import MemoryTriageStore
 
 __all__ = ["MemoryLogChunkStore", "MemoryRunsQueue", "MemoryState", "QueuedRun", "memory_backend"]
 
@@ -44,5 +46,6 @@ def memory_backend(state: MemoryState | None = None) -> Backend:
         queue=MemoryRunsQueue(), logs=MemoryLogChunkStore(), held_slots=MemoryHeldSlotStore(state),
         rate_limits=MemoryRateCounter(state), heartbeats=MemoryHeartbeats(state), objects=MemoryObjects(state),
         pull=MemoryPullRunStore(state), execution=MemoryExecutionRecords(state),
-        execution_keys=MemoryDataKeys(),
+        execution_keys=MemoryDataKeys(), agent_tasks=MemoryAgentTaskStore(state),
+        triage=MemoryTriageStore(state),
     )

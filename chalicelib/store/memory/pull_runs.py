@@ -10,7 +10,7 @@ from typing import Any
 from chalicelib.engine.model import EndReason, Run, RunStatus
 from chalicelib.errors import Conflict
 from chalicelib.store.memory.runs import DETAIL_LIMIT, _out
-from chalicelib.store.memory.state import MemoryState, instant
+from chalicelib.store.memory.state import MemoryState, copied, instant
 
 HELD = frozenset({RunStatus.CLAIMED, RunStatus.STARTING, RunStatus.RUNNING})
 
@@ -41,7 +41,7 @@ class MemoryPullRunStore:
         return keys[:limit]
 
     def claim_run(self, tenant: str, task_id: str, run_id: str, *, session: str, token_hash: str, now: datetime,
-                  lease_until: datetime, lease_shard: str) -> Run | None:
+                  lease_until: datetime, lease_shard: str, idempotency_key: str | None = None) -> Run | None:
         with self._state.lock:
             row = self._state.runs.get((tenant, task_id, run_id))
             if (tenant, session) in self._state.session_leases:
@@ -49,7 +49,9 @@ class MemoryPullRunStore:
             if row is None or row.run.status is not RunStatus.QUEUED:
                 return None
             row.run = dataclasses.replace(row.run, status=RunStatus.CLAIMED, worker_id=session,
-                                          claim_token_hash=token_hash, lease_until=instant(lease_until))
+                                          claim_token_hash=token_hash, lease_until=instant(lease_until),
+                                          claimed_at=instant(now), heartbeat_at=instant(now),
+                                          idempotency_key=idempotency_key)
             self._state.session_leases[(tenant, session)] = (task_id, run_id)
             self._lease_shards[(tenant, task_id, run_id)] = lease_shard
             return _out(row)
@@ -76,7 +78,7 @@ class MemoryPullRunStore:
 
     def touch_run(self, tenant: str, task_id: str, run_id: str, *, session: str, token_hash: str | None,
                   now: datetime, expected: frozenset[RunStatus], status: RunStatus | None = None,
-                  lease_until: datetime | None = None) -> Run | None:
+                  lease_until: datetime | None = None, idempotency_key: str | None = None) -> Run | None:
         changes: dict[str, Any] = {}
         if status is not None:
             changes["status"] = status
@@ -84,17 +86,22 @@ class MemoryPullRunStore:
                 changes["started_at"] = instant(now)
         if lease_until is not None:
             changes["lease_until"] = instant(lease_until)
+            changes["heartbeat_at"] = instant(now)
         if not changes:
             return None
+        if idempotency_key is not None:
+            changes["idempotency_key"] = idempotency_key
         holds = _holds(session, token_hash, now)
         return self._change(tenant, task_id, run_id, lambda run: holds(run) and run.status in expected, False,
                             **changes)
 
     def end_held_run(self, tenant: str, task_id: str, run_id: str, *, session: str | None,
                      token_hash: str | None, now: datetime, reason: EndReason, detail: str | None = None,
-                     expires_at: int | None = None) -> Run | None:
+                     expires_at: int | None = None, result: Any = None) -> Run | None:
         changes: dict[str, Any] = {"status": RunStatus.ENDED, "end_reason": reason, "ended_at": instant(now),
                                    "exit_code": 0 if reason is EndReason.SUCCESS else 1, "lease_until": None}
+        if result is not None:
+            changes["result"] = copied(result)
         if detail is not None:
             changes["detail"] = detail[:DETAIL_LIMIT]
         with self._state.lock:
@@ -111,16 +118,23 @@ class MemoryPullRunStore:
             return holds(run) and not (expired_only and run.lease_until is not None and run.lease_until > now)
 
         return self._change(tenant, task_id, run_id, requeuable, True, status=RunStatus.QUEUED, worker_id=None,
-                            lease_until=None, claim_token_hash=None, parked=False)
+                            lease_until=None, claim_token_hash=None, parked=False, claimed_at=None,
+                            heartbeat_at=None)
+
+    def attach_session(self, tenant: str, task_id: str, run_id: str, *, session_id: str) -> Run | None:
+        return self._change(tenant, task_id, run_id, lambda run: run.status is RunStatus.QUEUED or run.status in HELD,
+                            False, attached_session=session_id)
 
     def expired_pull_leases(self, now: datetime, *, shards: tuple[str, ...],
                             limit: int | None = None) -> Iterator[tuple[str, str, str]]:
         with self._state.lock:
-            found = []
+            found: list[tuple[str, str, str]] = []
             for shard in shards:
-                held = sorted((self._state.runs[key].run.lease_until, key) for key, s in self._lease_shards.items()
-                              if s == shard and key in self._state.runs
-                              and self._state.runs[key].run.lease_until is not None
-                              and self._state.runs[key].run.lease_until <= now)
-                found.extend(key for _, key in held[:limit])
+                held: list[tuple[datetime, tuple[str, str, str]]] = []
+                for key, at in self._lease_shards.items():
+                    row = self._state.runs.get(key)
+                    until = row.run.lease_until if row is not None else None
+                    if at == shard and until is not None and until <= now:
+                        held.append((until, key))
+                found.extend(key for _, key in sorted(held)[:limit])
         return iter(found)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from typing import Any
 
 from chalicelib.engine.ports import DeadLetter
 from chalicelib.store.run_messages import parse_run_message, run_message
@@ -34,7 +35,7 @@ class MemoryRunsQueue:
             self.sent.append(QueuedRun(tenant=tenant, task_id=task_id, run_id=run_id, delay_seconds=delay_seconds,
                                        body=run_message(tenant, task_id, run_id)))
 
-    def parse_run_message(self, payload: dict) -> tuple[str, str, str] | None:
+    def parse_run_message(self, payload: dict[str, Any]) -> tuple[str, str, str] | None:
         return parse_run_message(payload)
 
     def take(self) -> list[QueuedRun]:

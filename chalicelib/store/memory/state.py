@@ -12,12 +12,22 @@ import copy
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar, overload
 
 from chalicelib.engine.model import Run, Task
+from chalicelib.engine.ports import Triage
 from chalicelib.timefmt import from_iso, to_iso
 
+_Key = TypeVar("_Key")
+_Expiring = TypeVar("_Expiring", bound=tuple[object, int])
 
+
+@overload
+def instant(value: datetime) -> datetime: ...
+@overload
+def instant(value: None) -> None: ...
+@overload
+def instant(value: datetime | None) -> datetime | None: ...
 def instant(value: datetime | None) -> datetime | None:
     """`value` as the deployed store returns it: UTC, microseconds (it stores ISO text)."""
     return from_iso(to_iso(value)) if value is not None else None
@@ -62,19 +72,25 @@ class MemoryState:
     #: (tenant, task id) -> last event sequence handed out.
     sequences: dict[tuple[str, str], int] = field(default_factory=dict)
     #: (tenant, task id) -> [(sequence, type, at, data, expires_at)].
-    events: dict[tuple[str, str], list[tuple[int, str, str, dict, int | None]]] = field(default_factory=dict)
+    events: dict[tuple[str, str], list[tuple[int, str, str, dict[str, Any], int | None]]] = field(default_factory=dict)
     #: (tenant, slot) -> (holder, lease end epoch second).
     held: dict[tuple[str, int], tuple[str, int]] = field(default_factory=dict)
     #: (tenant, window key) -> (count, expires_at).
     rates: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)
     #: (tenant, agent session) -> (task id, run id) of the pull-mode run it holds.
     session_leases: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
+    #: (tenant, task id) -> (revision, stored data) of agent tasks.
+    agent_tasks: dict[tuple[str, str], tuple[int, dict[str, Any]]] = field(default_factory=dict)
+    #: tenant -> last agent task number handed out.
+    agent_numbers: dict[str, int] = field(default_factory=dict)
+    #: (tenant, actor kind, actor ref, task id) -> the actor's triage of the task (agent inbox).
+    triage: dict[tuple[str, str, str, str], Triage] = field(default_factory=dict)
     #: role -> (at, count, data).
-    heartbeats: dict[str, tuple[str, int, dict]] = field(default_factory=dict)
+    heartbeats: dict[str, tuple[str, int, dict[str, Any]]] = field(default_factory=dict)
     #: (bucket, key) -> whole object bytes (configuration files kept in S3).
     objects: dict[tuple[str, str], bytes] = field(default_factory=dict)
     #: (tenant, kind, key) -> (data, revision): the execution product's documents.
-    execution: dict[tuple[str, str, str], tuple[dict, int]] = field(default_factory=dict)
+    execution: dict[tuple[str, str, str], tuple[dict[str, Any], int]] = field(default_factory=dict)
 
     def sweep_expired(self, epoch: int) -> int:
         """Remove what carries an `expires_at` at or before `epoch`, as DynamoDB's TTL sweeper
@@ -85,12 +101,17 @@ class MemoryState:
             for key in [k for k, row in self.runs.items() if row.expires_at is not None and row.expires_at <= epoch]:
                 del self.runs[key]
                 removed += 1
-            for key, events in self.events.items():
+            for stream_key, events in self.events.items():
                 kept = [e for e in events if e[4] is None or e[4] > epoch]
                 removed += len(events) - len(kept)
-                self.events[key] = kept
-            for table in (self.held, self.rates):
-                for key in [k for k, value in table.items() if value[1] <= epoch]:
-                    del table[key]
-                    removed += 1
+                self.events[stream_key] = kept
+            removed += _sweep_by_second_field(self.held, epoch) + _sweep_by_second_field(self.rates, epoch)
         return removed
+
+
+def _sweep_by_second_field(table: dict[_Key, _Expiring], epoch: int) -> int:
+    """Remove the entries whose value's second field (an expiry epoch second) is at or before `epoch`."""
+    expired = [key for key, value in table.items() if value[1] <= epoch]
+    for key in expired:
+        del table[key]
+    return len(expired)

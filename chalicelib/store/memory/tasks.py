@@ -7,18 +7,21 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
 
 from chalicelib.engine.model import DisabledReason, Run, Subscription, Task, TaskSpec
 from chalicelib.engine.ports import Occupancy
 from chalicelib.errors import Conflict, NotFound
-from chalicelib.store.memory.runs import stored_run
+from chalicelib.store.memory.runs import MemoryRunStore, stored_run
 from chalicelib.store.memory.state import MemoryState, RunRow, TaskRow, copied, instant
 from chalicelib.store.shards import due_shard
 from chalicelib.timefmt import to_iso
 
 
-def _fresh(row: TaskRow) -> Task:
-    return dataclasses.replace(row.task, document=copied(row.task.document))
+def _fresh(row: TaskRow, state: MemoryState) -> Task:
+    tenant, task_id = row.task.tenant, row.task.task_id
+    subscribed = any(t == tenant and parent == task_id for t, parent, _child in state.subscriptions)
+    return dataclasses.replace(row.task, document=copied(row.task.document), may_have_subscribers=subscribed)
 
 
 class _Tasks:
@@ -31,7 +34,7 @@ class _Tasks:
             raise NotFound(f"task {task_id} not found")
         return row
 
-    def _change(self, row: TaskRow, **changes: object) -> None:
+    def _change(self, row: TaskRow, **changes: Any) -> None:
         row.task = dataclasses.replace(row.task, **changes)
 
 
@@ -40,10 +43,10 @@ class MemoryTaskStore(_Tasks):
 
     def get_task(self, tenant: str, task_id: str) -> Task:
         with self._state.lock:
-            return _fresh(self._row(tenant, task_id))
+            return _fresh(self._row(tenant, task_id), self._state)
 
     def put_task(self, *, tenant: str, task_id: str, face: str, name: str, enabled: bool, spec: TaskSpec,
-                 document: dict | None, next_fire_at: datetime | None, due_shards: int, now: datetime,
+                 document: dict[str, Any] | None, next_fire_at: datetime | None, due_shards: int, now: datetime,
                  expected_revision: int | None, disabled_code: DisabledReason | None = None) -> Task:
         pending = bool(next_fire_at and enabled)
         task = Task(
@@ -74,7 +77,7 @@ class MemoryTaskStore(_Tasks):
                 previous = old.spec.subscriptions
             self._state.tasks[(tenant, task_id)] = row
             _sync_edges(self._state, tenant, task_id, spec.subscriptions, previous)
-            return _fresh(row)
+            return _fresh(row, self._state)
 
     def delete_task(self, tenant: str, task_id: str, *, subscriptions: tuple[Subscription, ...]) -> None:
         with self._state.lock:
@@ -88,7 +91,7 @@ class MemoryTaskStore(_Tasks):
         with self._state.lock:
             rows = sorted((row for (t, _), row in self._state.tasks.items() if t == tenant),
                           key=lambda row: row.task.task_id)
-            found = [_fresh(row) for row in rows if face is None or row.task.face == face]
+            found = [_fresh(row, self._state) for row in rows if face is None or row.task.face == face]
         return iter(found)
 
     def tasks_by_update(self, tenant: str, face: str, *, descending: bool, after: dict[str, str] | None = None,
@@ -96,7 +99,7 @@ class MemoryTaskStore(_Tasks):
         face_key = f"{tenant}#{face}"
         with self._state.lock:
             ordered = sorted(
-                ((to_iso(row.task.updated_at), "task#" + row.task.task_id, _fresh(row))
+                ((to_iso(row.task.updated_at), "task#" + row.task.task_id, _fresh(row, self._state))
                  for (t, _), row in self._state.tasks.items() if t == tenant and row.task.face == face),
                 key=lambda entry: entry[:2], reverse=descending)
         if after is not None:
@@ -166,13 +169,25 @@ class MemorySlotStore(_Tasks):
             row.active.add(run_id)
             return True
 
+    def start_with_slot(self, run: Run, parallelism: int, *, worker_id: str, now: datetime,
+                        lease_until: datetime) -> Run | None:
+        with self._state.lock:  # one lock: the slot and the start happen together or not at all
+            row = self._state.tasks.get((run.tenant, run.task_id))
+            if row is None or not (len(row.active) < parallelism or run.run_id in row.active):
+                return None
+            started = MemoryRunStore(self._state).start_run(run.tenant, run.task_id, run.run_id, worker_id=worker_id,
+                                                            now=now, lease_until=lease_until)
+            if started is not None:
+                row.active.add(run.run_id)
+            return started
+
     def release_slot(self, tenant: str, task_id: str, run_id: str) -> Task | None:
         with self._state.lock:
             row = self._state.tasks.get((tenant, task_id))
             if row is None or run_id not in row.active:
                 return None
             row.active.discard(run_id)
-            return _fresh(row)
+            return _fresh(row, self._state)
 
     def occupancy(self, tenant: str, task_id: str) -> Occupancy:
         with self._state.lock:

@@ -1,0 +1,1 @@
+"""The agent face: the AGH Runtime task API (seed 001)."""
