@@ -11,6 +11,8 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tests.waiting import wait_until
+
 TOKEN = "svc-token-2b7e"
 
 
@@ -47,13 +49,10 @@ class BillingService:
 
     def wait_for(self, predicate: Any, timeout: float = 20.0) -> Any:
         """Poll until `predicate()` is truthy; fail after `timeout` seconds."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            value = predicate()
-            if value:
-                return value
-            time.sleep(0.05)
-        raise AssertionError(f"condition not met within {timeout}s; the service saw {self.paths()}")
+        try:
+            return wait_until(predicate, timeout)
+        except AssertionError:
+            raise AssertionError(f"condition not met within {timeout}s; the service saw {self.paths()}") from None
 
 
 @contextmanager
