@@ -41,6 +41,7 @@ def register_blueprints(app: Chalice) -> None:
     from chalicelib.faces.agent.routes import face as agent_face
     from chalicelib.faces.auth import auth_blueprint
     from chalicelib.faces.daemon.routes import face as daemon_face
+    from chalicelib.faces.execution import events as _execution_events  # noqa: F401 - registers its routes
     from chalicelib.faces.execution.routes import face as execution_face
     from chalicelib.faces.scheduling.routes import face as scheduling_face
     from chalicelib.faces.system import system_blueprint

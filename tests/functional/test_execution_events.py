@@ -31,7 +31,7 @@ class Engine:
     def __init__(self, ports, clock: FakeClock) -> None:
         self.ports, self.clock, self.ran = ports, clock, []
 
-    def run(self, strategy, instance, event, *, now) -> None:
+    def run(self, strategy, instance, event, *, now, tenant=None) -> None:
         self.ran.append(event)
 
     def tick_and_deliver(self) -> int:

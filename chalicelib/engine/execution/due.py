@@ -3,7 +3,7 @@
 `run_due_event` is the python callable every event trigger names (see `arming.py`); the worker
 calls it in a run of that trigger. It calls `due_event`, which checks and claims the event and
 hands it to the runner: `chalicelib.engine.execution.event_runner.run_event(strategy, instance,
-event, now=...)`, looked up when an event is due (so that module must not import this one: it
+event, now=..., tenant=...)`, looked up when an event is due (so that module must not import this one: it
 would close an import circle). The runner gets the event already EXECUTING with `attempt`,
 `executedAt` and `lockOwner` set and its trigger item already retired, and records everything
 that follows (steps, results, retries, the next cycle, the final status) itself.
@@ -39,7 +39,8 @@ RUNNER_MODULE = "chalicelib.engine.execution.event_runner"
 class Runner(Protocol):
     """Runs a claimed (EXECUTING) event's steps and records the outcome."""
 
-    def __call__(self, strategy: StoredStrategy, instance: Instance, event: Event, *, now: datetime) -> None: ...
+    def __call__(self, strategy: StoredStrategy, instance: Instance, event: Event, *, now: datetime,
+                 tenant: str) -> None: ...
 
 
 class DueOutcome(StrEnum):
@@ -139,7 +140,7 @@ def due_event(tenant: str, instance_sid: str, event_sid: str, *, now: datetime,
         log_event(_log, logging.ERROR, "no event runner", event_sid=event_sid)
         return DueOutcome.NO_RUNNER
     strategy = records.get_strategy(tenant, instance.strategy_sid, event.exec_strategy_version)
-    runner(strategy, instance, claimed, now=now)
+    runner(strategy, instance, claimed, now=now, tenant=tenant)
     return DueOutcome.RAN
 
 

@@ -156,6 +156,8 @@ class Event(Value, kw_only=True, frozen=True):
     server_lock_owner: str | None = None
     lock_owner: str | None = None
     resume_strategy_version: int | None = None
+    #: The step machine's state (`steps.Progress.to_stored()`; not on the wire).
+    progress: dict[str, Any] | None = None
     #: Optimistic concurrency: bumped by every stored change (not on the wire).
     revision: int = 0
 

@@ -49,7 +49,7 @@ _INSTANTS = frozenset({"date", "createdAt", "updatedAt", "scheduledAt", "execute
 
 def _prefixed_value_schemas() -> dict[str, Any]:
     """The schemas of the stored values, named `Execution<Name>` (`ExecutionEvent`, ...) so
-    they never collide with another face's components; the internal `revision` left out."""
+    they never collide with another face's components; the internal `revision` and `progress` left out."""
     _, found = msgspec.json.schema_components([Event, Instance], ref_template=REF_TEMPLATE)
     text = json.dumps(found)
     for name in found:
@@ -58,6 +58,7 @@ def _prefixed_value_schemas() -> dict[str, Any]:
     for schema in schemas.values():
         properties = schema.get("properties", {})
         properties.pop("revision", None)
+        properties.pop("progress", None)  # the step machine's state, never shown
         for name, prop in properties.items():
             if name in _INSTANTS:
                 for option in prop.get("anyOf", [prop]):

@@ -38,6 +38,7 @@ def instance_view(instance: Instance, strategy: StoredStrategy | None = None) ->
 
 def event_view(event: Event, instance: Instance | None = None) -> dict[str, Any]:
     view = encode(event)
+    view.pop("progress", None)
     view["attempt"] = event.attempt
     if instance is not None:
         view["instance"] = instance_view(instance)
