@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.engine import pull
-from tests.functional.agent_support import AGENT1, auth, claim, create, pin_clock
+from tests.functional.agent_support import AGENT1, ALICE, auth, call, claim, create, pin_clock
 
 
 @pytest.fixture(autouse=True)
@@ -25,3 +25,28 @@ def test_a_filtered_claim_finds_a_matching_run_behind_more_queue_heads_than_one_
     assert body["claim"]["task"]["id"] == wanted["id"]
     status, body = claim(client, auth(user="bot", session="s9"), scope="workspace")
     assert status == 204, body  # the only workspace run is taken: nothing left for that filter
+
+
+SESSION_FIELDS = {"agent_name", "channel", "created_at", "name", "session_id", "state", "updated_at", "workspace_id"}
+SUMMARY_FIELDS = {"cost_currency", "input_tokens", "last_activity_at", "last_event_type", "output_tokens",
+                  "tool_call_count", "total_cost", "total_tokens", "turn_count"}
+
+
+def test_a_run_detail_has_the_pages_session_and_summary_fields_and_never_the_internal_holder_key(client, clock):
+    task = create(client, "held by a human", scope="workspace", workspace_id="wsA", network_channel="ops")
+    run_id = task["id"] + "-r01"
+    status, body, _ = call(client, "POST", f"/api/task-runs/{run_id}/claim", {}, ALICE)
+    assert status == 200, body
+    status, body, _ = call(client, "GET", f"/api/task-runs/{run_id}", None, ALICE)
+    assert status == 200, body
+    assert body["run"]["session"] is None  # a human holds it: no agent session (as run.session_id)
+    assert "user:" not in str(body)
+    assert set(body["run"]["summary"]) == SUMMARY_FIELDS
+    call(client, "POST", f"/api/task-runs/{run_id}/cancel", {}, ALICE)
+    other = create(client, "held by an agent", scope="workspace", workspace_id="wsA", network_channel="ops")
+    status, body = claim(client, AGENT1, network_channel="ops")
+    assert status == 200 and body["claim"]["task"]["id"] == other["id"], body
+    status, body, _ = call(client, "GET", f"/api/task-runs/{other['id']}-r01", None, ALICE)
+    session = body["run"]["session"]
+    assert set(session) == SESSION_FIELDS
+    assert session["session_id"] == "s1" and session["workspace_id"] == "wsA" and session["channel"] == "ops"

@@ -30,15 +30,21 @@ def _answer(call: Call, run_id: str) -> Response:
 
 @face.route("/api/task-runs/{id}", response=doc.RUN_DETAIL)
 def get_task_run(call: Call, id: str) -> Response:  # noqa: A002 - the product's name
-    """Get one task run detail."""
+    """Get one task run detail. `session` is the agent session attached to or holding the run
+    (null for a human holder); tasklane meters no agent turns, tokens or cost (null)."""
     run, task = agent_runs.get_run(call.principal.tenant, id)
     mine = [e for e in agent_timeline.timeline(run.tenant, run.task_id, limit=1000).events
             if (e.data.get("run") or {}).get("id") == id]
-    session_id = run.attached_session or run.worker_id
+    whole = views.run(run, task)
+    session_id = whole["session_id"]
     return json_response({"run": {
-        "run": views.run(run, task), "task": views.task_summary(task),
-        "session": {"session_id": session_id} if session_id else None,
-        "summary": {"last_activity_at": to_api(mine[-1].at), "last_event_type": mine[-1].type} if mine else None,
+        "run": whole, "task": views.task_summary(task),
+        "session": {"agent_name": None, "channel": task.network_channel, "created_at": None, "name": None,
+                    "session_id": session_id, "state": None, "updated_at": None,
+                    "workspace_id": task.workspace_id} if session_id else None,
+        "summary": {"cost_currency": None, "input_tokens": None, "last_activity_at": to_api(mine[-1].at),
+                    "last_event_type": mine[-1].type, "output_tokens": None, "tool_call_count": None,
+                    "total_cost": None, "total_tokens": None, "turn_count": None} if mine else None,
     }})
 
 
