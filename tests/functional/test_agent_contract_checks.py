@@ -50,3 +50,10 @@ def test_a_run_detail_has_the_pages_session_and_summary_fields_and_never_the_int
     session = body["run"]["session"]
     assert set(session) == SESSION_FIELDS
     assert session["session_id"] == "s1" and session["workspace_id"] == "wsA" and session["channel"] == "ops"
+
+
+@pytest.mark.parametrize("wait", [61, -1])
+def test_a_wait_seconds_out_of_range_is_refused_saying_the_range(client, clock, wait):
+    status, body = claim(client, AGENT1, wait_seconds=wait)
+    assert status == 400
+    assert body == {"error": "body.wait_seconds must be a number from 0 to 60"}
