@@ -271,6 +271,10 @@ def _touch(tenant: str, session: str, run_id: str, *, now: datetime, token: str 
         expected=expected, status=status, lease_until=now + lease if lease else None,
         idempotency_key=idempotency_key)
     if run is None:
+        current = backend.current().runs.get_run(tenant, task_id, run_id)
+        live = current.lease_until is not None and current.lease_until > now
+        if current.worker_id == session and current.status in HELD and live and current.status not in expected:
+            raise Conflict(f"run {run_id} is {run_status(current)} already")  # held, but past this step
         raise _refusal(tenant, session, run_id)
     return run
 

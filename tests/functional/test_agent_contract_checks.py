@@ -57,3 +57,15 @@ def test_a_wait_seconds_out_of_range_is_refused_saying_the_range(client, clock, 
     status, body = claim(client, AGENT1, wait_seconds=wait)
     assert status == 400
     assert body == {"error": "body.wait_seconds must be a number from 0 to 60"}
+
+
+def test_starting_a_running_run_again_is_a_409_saying_it_runs_not_that_the_holder_lost_it(client, clock):
+    task = create(client, "start twice")
+    status, body = claim(client, AGENT1)
+    assert status == 200, body
+    run_id = task["id"] + "-r01"
+    status, body, _ = call(client, "POST", f"/api/task-runs/{run_id}/start", {}, AGENT1)
+    assert status == 200 and body["run"]["status"] == "running"
+    status, body, _ = call(client, "POST", f"/api/task-runs/{run_id}/start", {}, AGENT1)
+    assert status == 409
+    assert body == {"error": f"run {run_id} is running already"}
