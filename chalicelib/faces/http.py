@@ -166,6 +166,8 @@ class RouteDoc:
     status: str = "200"
     response: dict[str, Any] | None = None
     description: str | None = None
+    #: Other answers of this operation with no body (status -> description), e.g. a 204.
+    also: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -229,7 +231,9 @@ class Face:
             success: dict[str, Any] = {"description": route.summary}
             if route.response is not None:
                 success["content"] = {"application/json": {"schema": route.response}}
-            operation["responses"] = {route.status: success, **(self.doc.errors if self.doc is not None else {})}
+            operation["responses"] = {route.status: success,
+                                      **{code: {"description": text} for code, text in route.also.items()},
+                                      **(self.doc.errors if self.doc is not None else {})}
             if route.public:
                 operation["security"] = []
             paths.setdefault((self.mount or "") + route.path, {})[route.method.lower()] = operation
@@ -266,7 +270,7 @@ class Face:
               role: Role | None = None, query: type | None = None, body: type | None = None,
               body_types: tuple[str, ...] = ("application/json",), body_required: bool = True, status: int = 200,
               response: dict[str, Any] | None = None, summary: str | None = None,
-              description: str | None = None) -> Callable:
+              description: str | None = None, also: dict[int, str] | None = None) -> Callable:
         """Declare a route; the function is called as `fn(call, **url_params)`. With `role`, a
         caller whose token does not grant it gets a 403 before the function runs. `query` and
         `body` name the request models (`call.params`, `call.body()` validate with them) and,
@@ -282,7 +286,9 @@ class Face:
                 self.routes += [RouteDoc(path=path, method=method, summary=title, public=public, query=query,
                                          body=body, body_types=body_types, body_required=body_required,
                                          status=str(status), response=response,
-                                         description=description) for method in methods or ["GET"]]
+                                         description=description,
+                                         also={str(code): text for code, text in (also or {}).items()})
+                                for method in methods or ["GET"]]
             @functools.wraps(fn)
             def view(**params: Any) -> Any:
                 request = self.blueprint.current_request

@@ -3,6 +3,8 @@ each pinned here through chalice.test.Client against moto on a pinned clock."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from chalicelib.engine import pull
@@ -69,3 +71,19 @@ def test_starting_a_running_run_again_is_a_409_saying_it_runs_not_that_the_holde
     status, body, _ = call(client, "POST", f"/api/task-runs/{run_id}/start", {}, AGENT1)
     assert status == 409
     assert body == {"error": f"run {run_id} is running already"}
+
+
+def test_openapi_documents_claim_next_204_the_gateway_401_and_a_non_empty_title(client):
+    document = json.loads(client.http.get("/openapi.json").body)
+    claim_next = document["paths"]["/api/agent/tasks/claim-next"]["post"]["responses"]
+    assert "204" in claim_next and "content" not in claim_next["204"]
+    # A request without a token is answered by the gateway in the system shape; the 401 says so.
+    unauthorized = claim_next["401"]["content"]["application/json"]["schema"]
+    shapes = [json.dumps(option) for option in unauthorized["anyOf"]]
+    assert any("AgentError" in shape for shape in shapes) and any("traceId" in shape for shape in shapes)
+    status, body, _ = call(client, "POST", "/api/agent/tasks/claim-next", {}, {"Content-Type": "application/json"})
+    assert status == 401, body
+    create_body = document["components"]["schemas"]["AgentTaskCreateBody"]["properties"]["title"]
+    assert create_body["minLength"] == 1
+    status, body, _ = call(client, "POST", "/api/tasks", {"scope": "global", "title": ""})
+    assert status == 400 and body["error"].startswith("body.title")

@@ -41,7 +41,7 @@ def _claim(call: Call, body: AgentClaimNextBody) -> AgentClaim | None:
 
 
 @face.route("/api/agent/tasks/claim-next", ["POST"], body=AgentClaimNextBody, body_required=False, response=doc.CLAIM,
-            description="204 (no body) when nothing is claimable.")
+            description="204 (no body) when nothing is claimable.", also={204: "Nothing is claimable."})
 def claim_next(call: Call) -> Response:
     """Atomically claim the next matching task run for the calling agent."""
     body: AgentClaimNextBody = call.body(required=False) or AgentClaimNextBody()

@@ -101,11 +101,17 @@ _ERROR_TEXTS = {400: "Bad request (names the offending field).", 401: "No or bad
                 409: "Conflict with the current state (wrong status, open run, stale lease holder).",
                 429: "Too many held requests; see Retry-After."}
 
+#: A request with no token is answered by the gateway (template.yaml MissingTokenResponse), in
+#: the system shape; a bad token by the face.
+_GATEWAY_ERROR = obj(error=obj(code=_S, message=_S), traceId=_S)
+_ERRORS = {str(code): {"description": text, "content": {"application/json": {"schema": ref("AgentError")}}}
+           for code, text in _ERROR_TEXTS.items()}
+_ERRORS["401"]["content"]["application/json"]["schema"] = {"anyOf": [ref("AgentError"), _GATEWAY_ERROR]}
+
 DOC = FaceDoc(
     tag="agent",
     description="AGH Runtime task API: a work queue agents pull from under leases, with dependencies, "
                 "approvals, timelines and a live stream.",
-    errors={str(code): {"description": text, "content": {"application/json": {"schema": ref("AgentError")}}}
-            for code, text in _ERROR_TEXTS.items()},
+    errors=_ERRORS,
     schemas=SCHEMAS,
 )
