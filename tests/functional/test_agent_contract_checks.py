@@ -87,3 +87,14 @@ def test_openapi_documents_claim_next_204_the_gateway_401_and_a_non_empty_title(
     assert create_body["minLength"] == 1
     status, body, _ = call(client, "POST", "/api/tasks", {"scope": "global", "title": ""})
     assert status == 400 and body["error"].startswith("body.title")
+
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("POST", "/api/tasks"), ("PATCH", "/api/tasks/{id}"), ("POST", "/api/tasks/{id}/dependencies"),
+    ("POST", "/api/task-runs/{id}-r01/attach-session"), ("POST", "/api/agent/tasks/{id}-r01/fail"),
+])
+def test_a_json_null_body_where_a_body_is_required_is_a_400_not_a_500(client, clock, method, path):
+    task = create(client, "target")
+    status, body, _ = call(client, method, path.format(id=task["id"]), raw="null")
+    assert status == 400, body
+    assert body == {"error": "body must be an object"}
