@@ -94,6 +94,11 @@ class MethodNotAllowed(TasklaneError):
     status = 405
     code = "method_not_allowed"
 
+    def __init__(self, message: str, *, allowed: str | None = None) -> None:
+        super().__init__(message)
+        #: The methods the path serves, for the `Allow` header (RFC 9110).
+        self.allowed = allowed
+
 
 class Conflict(TasklaneError):
     """The request clashes with the current state (duplicate name, lost race, wrong state)."""

@@ -262,7 +262,8 @@ class Face:
             allowed = ", ".join(sorted(served))
 
             def refuse(call: Call, _allowed: str = allowed, **_: Any) -> Any:
-                raise MethodNotAllowed(f"{call.request.method} is not allowed here; allowed: {_allowed}")
+                raise MethodNotAllowed(f"{call.request.method} is not allowed here; allowed: {_allowed}",
+                                       allowed=_allowed)
 
             refuse.__name__ = f"method_not_allowed_{len(self._methods)}_{abs(hash(path))}"
             refuse.method_not_allowed = True  # type: ignore[attr-defined]
@@ -305,7 +306,10 @@ class Face:
                 except TasklaneError as exc:
                     if exc.status >= 500:
                         log_event(_log, logging.ERROR, "request failed", face=self.name, path=path, error=exc.message)
-                    return self.render_error(exc, trace_id())
+                    answer = self.render_error(exc, trace_id())
+                    if isinstance(exc, MethodNotAllowed) and exc.allowed:
+                        answer.headers["Allow"] = exc.allowed
+                    return answer
                 except Exception:
                     _log.exception("unexpected failure", extra={"fields": {"face": self.name, "path": path}})
                     return self.render_error(TasklaneError("internal error"), trace_id())

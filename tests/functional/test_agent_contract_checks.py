@@ -98,3 +98,9 @@ def test_a_json_null_body_where_a_body_is_required_is_a_400_not_a_500(client, cl
     status, body, _ = call(client, method, path.format(id=task["id"]), raw="null")
     assert status == 400, body
     assert body == {"error": "body must be an object"}
+
+
+def test_a_405_says_which_methods_the_path_allows_in_an_allow_header(client, clock):
+    status, body, headers = call(client, "PUT", "/api/tasks/some-task", {})
+    assert status == 405 and body["error"].startswith("PUT is not allowed here")
+    assert headers.get("Allow") == "DELETE, GET, PATCH"
