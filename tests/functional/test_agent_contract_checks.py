@@ -104,3 +104,14 @@ def test_a_405_says_which_methods_the_path_allows_in_an_allow_header(client, clo
     status, body, headers = call(client, "PUT", "/api/tasks/some-task", {})
     assert status == 405 and body["error"].startswith("PUT is not allowed here")
     assert headers.get("Allow") == "DELETE, GET, PATCH"
+
+
+def test_refusals_to_a_human_holder_name_the_user_not_the_internal_lease_key(client, clock):
+    first, second = create(client, "first"), create(client, "second")
+    status, body, _ = call(client, "POST", f"/api/task-runs/{first['id']}-r01/claim", {}, ALICE)
+    assert status == 200, body
+    status, body, _ = call(client, "POST", f"/api/task-runs/{second['id']}-r01/claim", {}, ALICE)
+    assert status == 409
+    assert body == {"error": "user alice already holds a lease"}
+    status, body, _ = call(client, "POST", f"/api/agent/tasks/{second['id']}-r01/heartbeat", {}, ALICE)
+    assert status == 409 and "user:" not in body["error"] and "user alice" in body["error"]

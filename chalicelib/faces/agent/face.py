@@ -38,7 +38,7 @@ def now() -> datetime:
 def render_error(error: TasklaneError, trace: str) -> Response:
     """`{"error": "..."}`, the first field problem named; validation failures are 400s."""
     status = 400 if error.status == 422 else error.status
-    message = error.message
+    message = error.message.replace("session " + USER_SESSION, "user ")  # a human holder's lease key
     problem = error.problems[0] if error.problems else None
     if problem is not None and problem.location and problem.location not in message:
         message = f"{problem.location}: {message}"
