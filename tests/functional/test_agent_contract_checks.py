@@ -115,3 +115,32 @@ def test_refusals_to_a_human_holder_name_the_user_not_the_internal_lease_key(cli
     assert body == {"error": "user alice already holds a lease"}
     status, body, _ = call(client, "POST", f"/api/agent/tasks/{second['id']}-r01/heartbeat", {}, ALICE)
     assert status == 409 and "user:" not in body["error"] and "user alice" in body["error"]
+
+
+def test_metadata_and_result_past_64_kib_are_refused_naming_the_field_not_a_500(client, clock):
+    big = "m" * (64 * 1024)
+    status, body, _ = call(client, "POST", "/api/tasks", {"scope": "global", "title": "big", "metadata": big})
+    assert status == 400 and body["error"].startswith("body.metadata"), body
+    task = create(client, "small", draft=True, metadata={"ok": True})
+    status, body, _ = call(client, "PATCH", f"/api/tasks/{task['id']}", {"metadata": big})
+    assert status == 400 and body["error"].startswith("body.metadata"), body
+    status, body, _ = call(client, "POST", f"/api/tasks/{task['id']}/publish", {})
+    assert status == 200, body
+    status, body, _ = call(client, "POST", f"/api/tasks/{task['id']}/runs", {"metadata": big})
+    assert status == 400 and body["error"].startswith("body.metadata"), body
+    status, body = claim(client, AGENT1)
+    assert status == 200, body
+    run_id = body["claim"]["run"]["id"]
+    for path in (f"/api/agent/tasks/{run_id}/complete", f"/api/task-runs/{run_id}/complete"):
+        status, body, _ = call(client, "POST", path, {"result": big}, AGENT1)
+        assert status == 400 and body["error"].startswith("body.result"), body
+    status, body, _ = call(client, "POST", f"/api/agent/tasks/{run_id}/complete", {"result": "m" * 60_000}, AGENT1)
+    assert status == 200 and body["lease"]["status"] == "completed", body
+
+
+def test_a_task_with_the_largest_metadata_and_description_allowed_publishes_and_runs(client, clock):
+    task = create(client, "largest", draft=True, metadata="m" * 65_000, description="d" * 20_000)
+    status, body, _ = call(client, "POST", f"/api/tasks/{task['id']}/publish", {})
+    assert status == 200 and body["run"]["status"] == "queued", body
+    status, body, _ = call(client, "POST", f"/api/tasks/{task['id']}/cancel", {})
+    assert status == 200 and body["task"]["status"] == "canceled", body

@@ -10,7 +10,7 @@ from chalice import Response
 from chalicelib.engine import agent_runs, agent_timeline
 from chalicelib.faces.agent import openapi_doc as doc
 from chalicelib.faces.agent import views
-from chalicelib.faces.agent.face import actor, face, now, session
+from chalicelib.faces.agent.face import actor, face, now, session, sized
 from chalicelib.faces.agent.requests import (
     AgentAttachSessionBody,
     AgentCompleteBody,
@@ -69,7 +69,7 @@ def start_task_run(call: Call, id: str) -> Response:  # noqa: A002
 @face.route("/api/task-runs/{id}/complete", ["POST"], body=AgentCompleteBody, body_required=False, response=doc.RUN)
 def complete_task_run(call: Call, id: str) -> Response:  # noqa: A002
     """Complete one task run the caller's session holds."""
-    body: AgentCompleteBody = call.body(required=False) or AgentCompleteBody()
+    body: AgentCompleteBody = sized(call.body(required=False) or AgentCompleteBody())
     agent_runs.get_run(call.principal.tenant, id)
     agent_runs.complete(call.principal.tenant, session(call), id, actor=actor(call), now=now(), result=body.result)
     return _answer(call, id)
