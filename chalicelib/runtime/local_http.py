@@ -109,9 +109,25 @@ class TasklaneRequestHandler(chalice_local.ChaliceRequestHandler):
         if self.headers.get("transfer-encoding"):
             self.close_connection = True  # a chunked body is not read; the connection cannot go on
         path = urlsplit(self.path).path
-        error = MethodNotAllowed(f"{self.command} is not a method this API serves; see /openapi.json")
-        answer = EdgeAnswer(_render_for(path)(error, new_trace_id()))
-        self._send_error_response(answer)
+        allowed = self._allowed(path)
+        error = MethodNotAllowed(f"{self.command} is not a method this API serves; see /openapi.json",
+                                 allowed=allowed)
+        response = _render_for(path)(error, new_trace_id())
+        if allowed:
+            response.headers["Allow"] = allowed  # RFC 9110: a 405 lists the methods the path serves
+        self._send_error_response(EdgeAnswer(response))
+
+    def _allowed(self, path: str) -> str | None:
+        """The methods the route matching `path` serves (its 405 stand-ins left out), or None."""
+        gateway = self.local_gateway
+        try:
+            route = gateway.event_converter._route_matcher.match_route(path).route
+        except ValueError:
+            return None
+        entries = gateway._app_object.routes.get(route, {})
+        served = sorted(method for method, entry in entries.items()
+                        if not getattr(entry.view_function, "method_not_allowed", False))
+        return ", ".join(served) or None
 
 
     def _send_http_response_with_body(self, code: int, headers: Any, body: str | bytes) -> None:
