@@ -39,6 +39,9 @@ MAX_LEASE = timedelta(hours=24)
 MAX_ATTEMPTS = 10
 #: Queue heads read per partition by one claim; claims lost to racing claimers move down them.
 HEADS = 4
+#: Most queue heads per partition a filtered claim (`accept`) reads, growing from HEADS by x4 while
+#: none of those read is accepted; a matching run further back is not found (204).
+MAX_FILTERED_HEADS = 1024
 #: Rounds of reading heads before a claim under heavy contention gives up (answers nothing).
 ROUNDS = 3
 #: Expired leases requeued lazily by one claim that found nothing queued.
@@ -136,11 +139,36 @@ def set_claimable(tenant: str, task_id: str, run_id: str, *, claimable: bool) ->
     return backend.current().pull.set_parked(tenant, task_id, run_id, parked=not claimable)
 
 
-def _heads(tenant: str, channel: str | None) -> list[tuple[str, str, str, str]]:
+def _heads(tenant: str, channel: str | None, limit: int = HEADS) -> tuple[list[tuple[str, str, str, str]], bool]:
+    """The first `limit` queued keys of each partition in rank order, and whether any partition
+    has more than were read."""
     pull = backend.current().pull
-    keys = [key for shard in range(QUEUE_SHARDS)
-            for key in pull.queued_keys(queue_partition(tenant, channel, shard), limit=HEADS)]
-    return sorted(keys)
+    keys: list[tuple[str, str, str, str]] = []
+    more = False
+    for shard in range(QUEUE_SHARDS):
+        read = pull.queued_keys(queue_partition(tenant, channel, shard), limit=limit)
+        more = more or len(read) >= limit
+        keys.extend(read)
+    return sorted(keys), more
+
+
+def _accepted_heads(tenant: str, channel: str | None,
+                    accept: Callable[[str], bool] | None) -> list[tuple[str, str, str, str]]:
+    """The queue heads a claim tries: with `accept`, those of accepted tasks, reading deeper into
+    the partitions (up to MAX_FILTERED_HEADS each) while none read is accepted."""
+    limit = HEADS
+    verdicts: dict[str, bool] = {}
+    while True:
+        heads, more = _heads(tenant, channel, limit)
+        if accept is None:
+            return heads
+        for head in heads:
+            if head[2] not in verdicts:
+                verdicts[head[2]] = accept(head[2])
+        accepted = [head for head in heads if verdicts[head[2]]]
+        if accepted or not more or limit >= MAX_FILTERED_HEADS:
+            return accepted
+        limit = min(limit * 4, MAX_FILTERED_HEADS)
 
 
 def claim_next(tenant: str, session: str, *, now: datetime, channel: str | None = None,
@@ -149,7 +177,8 @@ def claim_next(tenant: str, session: str, *, now: datetime, channel: str | None 
     """Claim the best queued run of the tenant's channel for `session`, or None when nothing is
     claimable. `Conflict` while the session holds a lease that has not run out. `on_requeued` is
     told of each expired lease this claim requeued on the way. `accept(task id)`, when given,
-    skips the queue heads of tasks it refuses (only the heads read are considered)."""
+    skips the runs of tasks it refuses; the claim reads deeper into the queue while none of the
+    heads read is accepted (at most MAX_FILTERED_HEADS per partition)."""
     lease = lease_length(lease_seconds)
     claim = _claim_from_heads(tenant, session, now=now, channel=channel, lease=lease, accept=accept)
     if claim is None and requeue_expired(now, limit=LAZY_REQUEUE, on_requeued=on_requeued):
@@ -161,9 +190,7 @@ def _claim_from_heads(tenant: str, session: str, *, now: datetime, channel: str 
                       lease: timedelta, accept: Callable[[str], bool] | None = None) -> Claim | None:
     pull = backend.current().pull
     for _ in range(ROUNDS):
-        heads = _heads(tenant, channel)
-        if accept is not None:
-            heads = [head for head in heads if accept(head[2])]
+        heads = _accepted_heads(tenant, channel, accept)
         if not heads:
             return None
         for _rank, run_tenant, task_id, run_id in heads:
@@ -244,6 +271,10 @@ def _touch(tenant: str, session: str, run_id: str, *, now: datetime, token: str 
         expected=expected, status=status, lease_until=now + lease if lease else None,
         idempotency_key=idempotency_key)
     if run is None:
+        current = backend.current().runs.get_run(tenant, task_id, run_id)
+        live = current.lease_until is not None and current.lease_until > now
+        if current.worker_id == session and current.status in HELD and live and current.status not in expected:
+            raise Conflict(f"run {run_id} is {run_status(current)} already")  # held, but past this step
         raise _refusal(tenant, session, run_id)
     return run
 

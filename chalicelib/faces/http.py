@@ -97,7 +97,9 @@ class Call:
         if self.body_model is None:
             raise TypeError(f"{self.request.path}: the route declares no body model")
         raw = self.json_body(required=required)
-        return None if raw is None else request_models.decode(self.body_model, raw, location=location)
+        if raw is None and not required:
+            return None
+        return request_models.decode(self.body_model, raw, location=location)  # a JSON null is refused there
 
     def header(self, name: str) -> str | None:
         return request_headers(self.request).get(name.lower())

@@ -190,7 +190,7 @@ def _rule(info: Any, message: str) -> str:
     if isinstance(info, (mi.EnumType, mi.LiteralType)):
         values = [member.value for member in info.cls] if isinstance(info, mi.EnumType) else list(info.values)
         return "must be one of " + ", ".join(str(value) for value in values)
-    if isinstance(info, mi.IntType):
+    if isinstance(info, (mi.IntType, mi.FloatType)):
         return "must be " + _noun(info) + _bounds(info)
     if isinstance(info, mi.StrType):
         if info.min_length and "length" in message:
@@ -203,7 +203,7 @@ def _rule(info: Any, message: str) -> str:
     return "must be " + _noun(info) if info is not None else "is not valid here"
 
 
-def _bounds(info: mi.IntType) -> str:
+def _bounds(info: mi.IntType | mi.FloatType) -> str:
     if info.ge is not None and info.le is not None:
         return f" from {info.ge} to {info.le}"
     if info.ge is not None:

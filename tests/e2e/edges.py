@@ -72,6 +72,7 @@ def assert_unknown_methods_are_405_in_the_face_shape(url: str) -> None:
             agent = session.request(method, url + "/api/tasks/abc", timeout=30)
             assert agent.status_code == 405, (method, agent.text)
             assert set(agent.json()) == {"error"} and method in agent.json()["error"]
+            assert agent.headers["Allow"] == "DELETE, GET, PATCH"  # RFC 9110: a 405 lists what the path serves
 
             system = session.request(method, url + "/health", timeout=30)
             assert system.status_code == 405

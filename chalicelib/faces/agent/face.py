@@ -9,12 +9,14 @@ and the lease holder; a token without a session acts as the human `sub`, holding
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
+from typing import Any
 
 from chalice import Blueprint, Response
 
 from chalicelib.engine.agent_model import Actor
-from chalicelib.errors import TasklaneError
+from chalicelib.errors import TasklaneError, ValidationError
 from chalicelib.faces.agent.openapi_doc import DOC
 from chalicelib.faces.http import Call, Face, json_response, retry_after_headers
 from chalicelib.timefmt import Clock, utcnow
@@ -25,6 +27,10 @@ agent_blueprint = Blueprint(__name__)
 ACTOR_KINDS = ("human", "agent_session", "automation", "extension", "network_peer", "pool")
 #: A lease holder that is not an agent session: the user, under this prefix.
 USER_SESSION = "user:"
+
+#: Most bytes of a free-form JSON field (`metadata`, `result`) as JSON: the task or run item
+#: keeping it must stay inside DynamoDB's 400 KB.
+MAX_JSON_FIELD = 64 * 1024
 
 #: Where the face reads the time (tests pin it).
 clock: Clock = utcnow
@@ -38,7 +44,7 @@ def now() -> datetime:
 def render_error(error: TasklaneError, trace: str) -> Response:
     """`{"error": "..."}`, the first field problem named; validation failures are 400s."""
     status = 400 if error.status == 422 else error.status
-    message = error.message
+    message = error.message.replace("session " + USER_SESSION, "user ")  # a human holder's lease key
     problem = error.problems[0] if error.problems else None
     if problem is not None and problem.location and problem.location not in message:
         message = f"{problem.location}: {message}"
@@ -73,3 +79,12 @@ def holder(session_key: str | None) -> dict[str, str] | None:
     if session_key.startswith(USER_SESSION):
         return {"kind": "human", "ref": session_key[len(USER_SESSION):]}
     return {"kind": "agent_session", "ref": session_key}
+
+
+def sized(body: Any) -> Any:
+    """`body`, refused (400 naming the field) when its `metadata` or `result` is past MAX_JSON_FIELD."""
+    for name in ("metadata", "result"):
+        value = getattr(body, name, None)
+        if value is not None and len(json.dumps(value, separators=(",", ":"))) > MAX_JSON_FIELD:
+            raise ValidationError(f"{name} must be at most {MAX_JSON_FIELD} bytes as JSON", location=f"body.{name}")
+    return body

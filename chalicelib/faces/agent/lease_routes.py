@@ -20,7 +20,7 @@ from chalicelib.engine.agent_runs import AgentClaim
 from chalicelib.faces import held_requests
 from chalicelib.faces.agent import openapi_doc as doc
 from chalicelib.faces.agent import views
-from chalicelib.faces.agent.face import actor, face, now, session
+from chalicelib.faces.agent.face import actor, face, now, session, sized
 from chalicelib.faces.agent.requests import (
     AgentClaimNextBody,
     AgentCompleteBody,
@@ -41,7 +41,8 @@ def _claim(call: Call, body: AgentClaimNextBody) -> AgentClaim | None:
 
 
 @face.route("/api/agent/tasks/claim-next", ["POST"], body=AgentClaimNextBody, body_required=False, response=doc.CLAIM,
-            description="204 (no body) when nothing is claimable.")
+            description="204 (no body) when nothing is claimable.",
+            answers={"204": {"description": "Nothing is claimable."}})
 def claim_next(call: Call) -> Response:
     """Atomically claim the next matching task run for the calling agent."""
     body: AgentClaimNextBody = call.body(required=False) or AgentClaimNextBody()
@@ -78,7 +79,7 @@ def heartbeat(call: Call, run_id: str) -> Response:
             response=doc.LEASE)
 def complete(call: Call, run_id: str) -> Response:
     """Complete a claimed task run for the calling agent."""
-    body: AgentCompleteBody = call.body(required=False) or AgentCompleteBody()
+    body: AgentCompleteBody = sized(call.body(required=False) or AgentCompleteBody())
     _lease(call, run_id)
     run = agent_runs.complete(call.principal.tenant, session(call), run_id, actor=actor(call), now=now(),
                               result=body.result)

@@ -80,8 +80,13 @@ TASK_LIST = obj(tasks={"type": "array", "items": ref("AgentTaskListItem")},
 RUN = obj(run=ref("AgentRun"))
 RUN_AND_TASK = obj(run={"anyOf": [ref("AgentRun"), {"type": "null"}]}, task=ref("AgentTask"))
 RUN_LIST = obj(runs={"type": "array", "items": ref("AgentRun")})
-RUN_DETAIL = obj(run=obj(run=ref("AgentRun"), session={"anyOf": [obj(session_id=_S), {"type": "null"}]},
-                         summary={"anyOf": [obj(last_activity_at=_AT, last_event_type=_SN), {"type": "null"}]},
+_IN = {"type": ["integer", "null"]}
+_SESSION = obj(agent_name=_SN, channel=_SN, created_at=_AT, name=_SN, session_id=_S, state=_SN, updated_at=_AT,
+               workspace_id=_SN)
+_SUMMARY = obj(cost_currency=_SN, input_tokens=_IN, last_activity_at=_AT, last_event_type=_SN, output_tokens=_IN,
+               tool_call_count=_IN, total_cost={"type": ["number", "null"]}, total_tokens=_IN, turn_count=_IN)
+RUN_DETAIL = obj(run=obj(run=ref("AgentRun"), session={"anyOf": [_SESSION, {"type": "null"}]},
+                         summary={"anyOf": [_SUMMARY, {"type": "null"}]},
                          task=ref("AgentTaskSummary")))
 LEASE = obj(lease=ref("AgentLease"))
 CLAIM = obj(claim=obj(coordination_channel={}, lease=ref("AgentLease"), run=ref("AgentRun"),
@@ -96,11 +101,15 @@ _ERROR_TEXTS = {400: "Bad request (names the offending field).", 401: "No or bad
                 409: "Conflict with the current state (wrong status, open run, stale lease holder).",
                 429: "Too many held requests; see Retry-After."}
 
+#: A request with no token is answered by the gateway (template.yaml MissingTokenResponse), in
+#: the system shape; a bad token by the face: faces/http.py adds the gateway's to every 401.
+_ERRORS = {str(code): {"description": text, "content": {"application/json": {"schema": ref("AgentError")}}}
+           for code, text in _ERROR_TEXTS.items()}
+
 DOC = FaceDoc(
     tag="agent",
     description="AGH Runtime task API: a work queue agents pull from under leases, with dependencies, "
                 "approvals, timelines and a live stream.",
-    errors={str(code): {"description": text, "content": {"application/json": {"schema": ref("AgentError")}}}
-            for code, text in _ERROR_TEXTS.items()},
+    errors=_ERRORS,
     schemas=SCHEMAS,
 )

@@ -22,7 +22,7 @@ OriginKind = Literal["cli", "web", "uds", "http", "automation", "extension", "ne
 ApprovalStateName = Literal["not_required", "pending", "approved", "rejected"]
 #: One lease: 1 second to 24 hours (default 5 minutes).
 LeaseSeconds = Annotated[int, Meta(ge=1, le=86_400, description="lease length in seconds (default 300)")]
-Text = Annotated[str, Meta(max_length=500)]
+Title = Annotated[str, Meta(min_length=1, max_length=500)]
 Ref = Annotated[str, Meta(min_length=1, max_length=200)]
 Key = Annotated[str, Meta(min_length=1, max_length=200, description="a retried call with the same key "
                                                                      "answers the first result")]
@@ -39,7 +39,7 @@ class AgentTaskCreateBody(Struct, forbid_unknown_fields=True):
     """`POST /api/tasks` and `POST /api/tasks/{id}/children`. The owner is the caller (token)."""
 
     scope: Scope
-    title: Text
+    title: Title
     description: Annotated[str, Meta(max_length=20_000)] | None = None
     workspace_id: Ref | None = None
     network_channel: Annotated[str, Meta(min_length=1, max_length=100, pattern=r"^[^#]+$")] | None = None
@@ -55,7 +55,7 @@ class AgentTaskCreateBody(Struct, forbid_unknown_fields=True):
 class AgentTaskPatchBody(Struct, forbid_unknown_fields=True):
     """`PATCH /api/tasks/{id}`: the fields given change; `approval_policy` only on a draft."""
 
-    title: Text | None = None
+    title: Title | None = None
     description: Annotated[str, Meta(max_length=20_000)] | None = None
     scope: Scope | None = None
     workspace_id: Ref | None = None

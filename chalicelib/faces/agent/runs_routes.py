@@ -10,7 +10,7 @@ from chalice import Response
 from chalicelib.engine import agent_runs, agent_timeline
 from chalicelib.faces.agent import openapi_doc as doc
 from chalicelib.faces.agent import views
-from chalicelib.faces.agent.face import actor, face, now, session
+from chalicelib.faces.agent.face import actor, face, now, session, sized
 from chalicelib.faces.agent.requests import (
     AgentAttachSessionBody,
     AgentCompleteBody,
@@ -30,15 +30,21 @@ def _answer(call: Call, run_id: str) -> Response:
 
 @face.route("/api/task-runs/{id}", response=doc.RUN_DETAIL)
 def get_task_run(call: Call, id: str) -> Response:  # noqa: A002 - the product's name
-    """Get one task run detail."""
+    """Get one task run detail. `session` is the agent session attached to or holding the run
+    (null for a human holder); tasklane meters no agent turns, tokens or cost (null)."""
     run, task = agent_runs.get_run(call.principal.tenant, id)
     mine = [e for e in agent_timeline.timeline(run.tenant, run.task_id, limit=1000).events
             if (e.data.get("run") or {}).get("id") == id]
-    session_id = run.attached_session or run.worker_id
+    whole = views.run(run, task)
+    session_id = whole["session_id"]
     return json_response({"run": {
-        "run": views.run(run, task), "task": views.task_summary(task),
-        "session": {"session_id": session_id} if session_id else None,
-        "summary": {"last_activity_at": to_api(mine[-1].at), "last_event_type": mine[-1].type} if mine else None,
+        "run": whole, "task": views.task_summary(task),
+        "session": {"agent_name": None, "channel": task.network_channel, "created_at": None, "name": None,
+                    "session_id": session_id, "state": None, "updated_at": None,
+                    "workspace_id": task.workspace_id} if session_id else None,
+        "summary": {"cost_currency": None, "input_tokens": None, "last_activity_at": to_api(mine[-1].at),
+                    "last_event_type": mine[-1].type, "output_tokens": None, "tool_call_count": None,
+                    "total_cost": None, "total_tokens": None, "turn_count": None} if mine else None,
     }})
 
 
@@ -63,7 +69,7 @@ def start_task_run(call: Call, id: str) -> Response:  # noqa: A002
 @face.route("/api/task-runs/{id}/complete", ["POST"], body=AgentCompleteBody, body_required=False, response=doc.RUN)
 def complete_task_run(call: Call, id: str) -> Response:  # noqa: A002
     """Complete one task run the caller's session holds."""
-    body: AgentCompleteBody = call.body(required=False) or AgentCompleteBody()
+    body: AgentCompleteBody = sized(call.body(required=False) or AgentCompleteBody())
     agent_runs.get_run(call.principal.tenant, id)
     agent_runs.complete(call.principal.tenant, session(call), id, actor=actor(call), now=now(), result=body.result)
     return _answer(call, id)

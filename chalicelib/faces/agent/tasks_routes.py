@@ -18,7 +18,7 @@ from chalicelib.engine.pull_status import TaskStatus
 from chalicelib.errors import ValidationError
 from chalicelib.faces.agent import openapi_doc as doc
 from chalicelib.faces.agent import views
-from chalicelib.faces.agent.face import actor, face, now
+from chalicelib.faces.agent.face import actor, face, now, sized
 from chalicelib.faces.agent.requests import (
     AgentDependencyBody,
     AgentEmptyBody,
@@ -83,7 +83,7 @@ def _create(call: Call, body: AgentTaskCreateBody, parent: str | None, location:
 @face.route("/api/tasks", ["POST"], body=AgentTaskCreateBody, status=201, response=doc.TASK)
 def create_task(call: Call) -> Response:
     """Create a task (a draft with `draft: true`; a published one gets its first run queued)."""
-    body: AgentTaskCreateBody = call.body()
+    body: AgentTaskCreateBody = sized(call.body())
     return _create(call, body, body.parent_task_id, "body.parent_task_id")
 
 
@@ -96,7 +96,7 @@ def get_task(call: Call, id: str) -> Response:  # noqa: A002 - the product's nam
 @face.route("/api/tasks/{id}", ["PATCH"], body=AgentTaskPatchBody, response=doc.TASK)
 def patch_task(call: Call, id: str) -> Response:  # noqa: A002
     """Update one task: the fields given (null or absent: unchanged)."""
-    body: AgentTaskPatchBody = call.body()
+    body: AgentTaskPatchBody = sized(call.body())
     fields = {name: value for name, value in msgspec.structs.asdict(body).items() if value is not None}
     task = agent_tasks.update(call.principal.tenant, id, actor=actor(call), now=now(), fields=fields)
     return json_response({"task": views.task(task)})
@@ -112,7 +112,7 @@ def delete_task(call: Call, id: str) -> Response:  # noqa: A002
 @face.route("/api/tasks/{id}/children", ["POST"], body=AgentTaskCreateBody, status=201, response=doc.TASK)
 def create_child(call: Call, id: str) -> Response:  # noqa: A002
     """Create one child task."""
-    body: AgentTaskCreateBody = call.body()
+    body: AgentTaskCreateBody = sized(call.body())
     if body.parent_task_id is not None and body.parent_task_id != id:
         raise ValidationError("parent_task_id must be absent or the path's task id", location="body.parent_task_id",
                               value=body.parent_task_id)
@@ -170,7 +170,7 @@ def reject_task(call: Call, id: str) -> Response:  # noqa: A002
 @face.route("/api/tasks/{id}/start", ["POST"], body=AgentEnqueueBody, body_required=False, response=doc.RUN_AND_TASK)
 def start_task(call: Call, id: str) -> Response:  # noqa: A002
     """Start one task by enqueueing executable work."""
-    body: AgentEnqueueBody = call.body(required=False) or AgentEnqueueBody()
+    body: AgentEnqueueBody = sized(call.body(required=False) or AgentEnqueueBody())
     return _started(agent_runs.start(call.principal.tenant, id, actor=actor(call), now=now(),
                                      origin=_origin(body.origin)))
 
@@ -188,7 +188,7 @@ def list_task_runs(call: Call, id: str) -> Response:  # noqa: A002
 @face.route("/api/tasks/{id}/runs", ["POST"], body=AgentEnqueueBody, body_required=False, status=201, response=doc.RUN)
 def enqueue_run(call: Call, id: str) -> Response:  # noqa: A002
     """Enqueue one task run (refused for a draft or canceled task, while a run is open, past max_attempts)."""
-    body: AgentEnqueueBody = call.body(required=False) or AgentEnqueueBody()
+    body: AgentEnqueueBody = sized(call.body(required=False) or AgentEnqueueBody())
     run = agent_runs.enqueue(call.principal.tenant, id, actor=actor(call), now=now(), origin=_origin(body.origin),
                              metadata=body.metadata)
     return json_response({"run": views.run(run, agent_tasks.get(call.principal.tenant, id))}, 201)
