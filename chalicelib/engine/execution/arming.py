@@ -59,8 +59,9 @@ def _spec(tenant: str, instance_sid: str, event_sid: str, when: datetime) -> Tas
 def arm(tenant: str, instance_sid: str, event_sid: str, *, at: datetime, now: datetime) -> datetime:
     """Make the event's trigger fire at `at` (at `now` when `at` has passed); the instant armed.
 
-    A run's id derives from the trigger and the instant, so an instant the trigger has fired
-    already is moved a millisecond past that fire: re-arming (a queue resume in the same
+    A run's id derives from the trigger and the instant's millisecond, so an instant in or before
+    the millisecond the trigger last fired is moved a millisecond past that fire: re-arming (a
+    queue resume, or a retry due at once after a taken-over event's interrupted step, in the same
     millisecond as the fire it follows) never meets the earlier run's id."""
     task_id = trigger_id(event_sid)
     for _ in range(3):  # a lost race with another arming of the same event: read and try again
@@ -68,7 +69,7 @@ def arm(tenant: str, instance_sid: str, event_sid: str, *, at: datetime, now: da
         try:
             current = backend.current().tasks.get_task(tenant, task_id)
             expected: int | None = current.revision
-            if current.last_fire_at is not None and when <= current.last_fire_at:
+            if current.last_fire_at is not None and _millis(when) <= _millis(current.last_fire_at):
                 when = current.last_fire_at + timedelta(milliseconds=1)
         except NotFound:
             expected = None
@@ -109,6 +110,11 @@ def unwatch(tenant: str, event_sid: str, *, at: datetime, now: datetime) -> None
             due_shards=settings.current().due_shards, now=now, expected_revision=current.revision)
     except (Conflict, NotFound):
         return
+
+
+def _millis(moment: datetime) -> int:
+    """The millisecond a run id names (`run_ids.scheduled_run_id`)."""
+    return int(moment.timestamp() * 1000)
 
 
 def disarm(tenant: str, event_sid: str, *, now: datetime) -> None:
