@@ -11,7 +11,9 @@ data directory, for every run the directory holds open:
   its retry or restart wait counted from its creation). A run that was already waiting for a slot
   is recognised by the worker and waits on; one whose task was deleted or stopped ends as usual.
 
-Pull-mode runs (held by external agents under leases) are left to their leases.
+Pull-mode runs (held by external agents under leases) are left to their leases. An execution
+event the crashed run was executing stays EXECUTING: its watchdog trigger, stored with the tasks,
+takes it over when its lease runs out (`execution/due.py`), so nothing here touches it.
 """
 
 from __future__ import annotations

@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import wait_for
 from tests.functional.execution_service import billing_service
+from tests.waiting import wait_until as wait_for
 
 pytestmark = pytest.mark.slow
 

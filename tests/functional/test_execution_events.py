@@ -33,6 +33,10 @@ class Engine:
 
     def run(self, strategy, instance, event, *, now, tenant=None) -> None:
         self.ran.append(event)
+        # What every runner does with the outcome: the event finishes and its trigger (the
+        # watchdog armed at the claim) is retired. A runner that never did would be a dead worker.
+        records.save_event(TENANT, msgspec.structs.replace(event, status=EventStatus.PROCESSED, finished_at=now))
+        arming.retire(TENANT, event.sid)
 
     def tick_and_deliver(self) -> int:
         dispatch.dispatch_due(self.clock(), settings.current())
@@ -72,7 +76,7 @@ def test_a_due_event_is_handed_to_the_runner_once_through_the_trigger(engine):
     engine.at(START - timedelta(days=3))
     engine.at(START)
     assert [e.task for e in engine.ran] == ["welcome", "remind", "charge"]
-    charge = records.get_event(TENANT, instance.sid, events["charge"].sid)
+    charge = engine.ran[2]  # as the runner got it
     assert charge.status is EventStatus.EXECUTING and charge.attempt == 1 and charge.executed_at == START
     # At-least-once delivery: the same event handed over again does nothing.
     assert due.due_event(TENANT, instance.sid, charge.sid, now=START) is due.DueOutcome.SKIPPED
@@ -186,7 +190,7 @@ def test_only_the_worker_opens_the_sealed_authorization(engine):
         secrets.decrypt_service_auth(TENANT, moved, "other", "test")
 
 
-def test_a_claimed_events_trigger_item_is_retired_and_arming_again_recreates_it(engine, twin):
+def test_a_finished_events_trigger_item_is_retired_and_arming_again_recreates_it(engine, twin):
     instance, events = make_instance(engine)
     engine.tick_and_deliver()
     welcome = events["welcome"]

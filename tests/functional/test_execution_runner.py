@@ -14,10 +14,12 @@ import pytest
 
 from chalicelib import settings
 from chalicelib.engine import dispatch, worker
-from chalicelib.engine.execution import due, instances, records, strategies
-from chalicelib.engine.execution.definition import ExecutionStrategyBody
+from chalicelib.engine.execution import arming, due, event_runner, instances, records, strategies
+from chalicelib.engine.execution.definition import ExecutionStrategyBody, task_named
+from chalicelib.engine.execution.steps import INTERRUPTED
 from chalicelib.engine.execution.values import EventStatus, InstanceCancelReason, InstanceStatus
 from chalicelib.engine.roles import QueueMessage
+from chalicelib.errors import NotFound
 from tests.functional.engine_harness import FakeClock
 from tests.functional.execution_service import TOKEN, billing_service
 from tests.functional.execution_support import call, secret_header, strategy
@@ -287,3 +289,164 @@ def test_cancel_over_http_cancels_a_waiting_or_pending_event_and_refuses_a_finis
     status, error = call(twin_client, "POST", f"/execution-event/{remind.sid}/cancel",
                          {**auth(), "Strategy-Secret": secret_header("not-the-secret")})
     assert status == 401
+
+
+# -- the watchdog: an event whose worker died is taken over when its lease runs out ---------------
+
+
+class WorkerDied(BaseException):
+    """The worker's end mid-event (a Lambda timeout, a SIGKILL): nothing after it runs."""
+
+
+def dies(strategy, instance, event, *, now, tenant) -> None:
+    raise WorkerDied
+
+
+#: The charge task's three steps fit in the minimum lease (asserted below).
+LEASE = arming.WATCHDOG_MIN_LEASE
+
+
+def charge_lease(instance) -> timedelta:
+    stored = records.get_strategy(TENANT, instance.strategy_sid, 1)
+    return arming.lease_of(task_named(stored.settings, "charge"))
+
+
+def calls(service) -> list[int]:
+    return [len(service.calls_to(f"/api/{step}")) for step in ("authorize", "capture", "receipt")]
+
+
+def dying_at(step_key: str):
+    """A step caller whose worker dies once `step_key`'s call has reached the service."""
+
+    class DyingCaller(event_runner.HttpStepCaller):
+        def __call__(self, step, context):
+            answer = super().__call__(step, context)
+            if step.key == step_key:
+                raise WorkerDied
+            return answer
+
+    return DyingCaller
+
+
+def ready_for_charge(engine, service, task):
+    """An instance whose welcome and reminder ran; its charge falls due at START."""
+    instance, events = make_instance(engine, service, task)
+    engine.deliver()
+    engine.at(START - timedelta(days=3))
+    return instance, events["charge"]
+
+
+def test_an_event_whose_worker_died_after_the_claim_is_taken_over_when_its_lease_runs_out(engine, service, twin):
+    instance, charge = ready_for_charge(engine, service, charge_task())
+    assert charge_lease(instance) == LEASE
+    with due.using_runner(dies):
+        assert engine.at(START) == 1
+    stuck = event_of(instance, charge)
+    assert (stuck.status, stuck.executed_at, calls(service)) == (EventStatus.EXECUTING, START, [0, 0, 0])
+    # Before the lease runs out the event is its worker's: a delivery does not take it over.
+    assert due.due_event(TENANT, instance.sid, charge.sid, now=START + LEASE / 2) is due.DueOutcome.SKIPPED
+    assert engine.at(START + LEASE - timedelta(minutes=2)) == 0
+    assert event_of(instance, charge) == stuck
+    assert engine.at(START + LEASE) == 1  # the watchdog
+    done = event_of(instance, charge)
+    assert (done.status, done.attempt, done.executed_at) == (EventStatus.PROCESSED, 1, START + LEASE)
+    assert calls(service) == [1, 1, 1]
+    assert records.get_instance(TENANT, instance.sid).cycle == 2
+    with pytest.raises(NotFound):  # a finished event leaves no watchdog behind
+        twin.tasks.get_task(TENANT, arming.trigger_id(charge.sid))
+    assert engine.at(START + 3 * LEASE) == 0
+
+
+def test_a_retry_moves_the_watchdog_to_its_instant_and_its_own_attempt_is_watched(engine, service, twin):
+    instance, charge = ready_for_charge(engine, service, charge_task({"times": 1, "retryAfter":
+                                                                      {"unit": "hours", "amount": 2}}))
+    service.answer("/api/receipt", 500, 200)
+    engine.at(START)
+    retried = event_of(instance, charge)
+    assert (retried.status, retried.attempt) == (EventStatus.PENDING, 1)
+    trigger = twin.tasks.get_task(TENANT, arming.trigger_id(charge.sid))
+    assert trigger.next_fire_at == retried.date and soon_after(START + timedelta(hours=2), retried.date)
+    assert engine.at(START + LEASE) == 0  # the first attempt's watchdog is gone
+    with due.using_runner(dies):
+        assert engine.at(retried.date) == 1  # the retry's worker dies
+    assert event_of(instance, charge).status is EventStatus.EXECUTING
+    engine.at(retried.date + LEASE)
+    done = event_of(instance, charge)
+    assert (done.status, done.attempt) == (EventStatus.PROCESSED, 2)
+    assert calls(service) == [1, 1, 2]  # authorize and capture reused by the retry
+    with pytest.raises(NotFound):  # nothing left to fire
+        twin.tasks.get_task(TENANT, arming.trigger_id(charge.sid))
+
+
+def test_a_step_left_being_called_when_its_worker_died_is_not_called_again(engine, service, monkeypatch):
+    instance, charge = ready_for_charge(engine, service, charge_task())
+    monkeypatch.setattr(event_runner, "HttpStepCaller", dying_at("capture"))
+    engine.at(START)
+    monkeypatch.undo()
+    assert event_of(instance, charge).status is EventStatus.EXECUTING and calls(service) == [1, 1, 0]
+    engine.at(START + LEASE)
+    failed = event_of(instance, charge)
+    assert (failed.status, failed.error_message) == (EventStatus.FAILED, INTERRUPTED)
+    assert [(r.step, r.success) for r in failed.task_status.task_results] == [("authorize", True), ("capture", False)]
+    assert calls(service) == [1, 1, 0]  # capture called once, by the worker that died
+
+
+def test_an_interrupted_step_is_called_again_only_by_a_retry_of_its_event(engine, service, monkeypatch):
+    instance, charge = ready_for_charge(engine, service, charge_task({"times": 1}))
+    monkeypatch.setattr(event_runner, "HttpStepCaller", dying_at("capture"))
+    engine.at(START)
+    monkeypatch.undo()
+    engine.at(START + LEASE)  # taken over: capture is interrupted, the retry is due at once
+    engine.deliver()
+    done = event_of(instance, charge)
+    assert (done.status, done.attempt) == (EventStatus.PROCESSED, 2)
+    assert calls(service) == [1, 2, 1]  # capture once per attempt; authorize reused
+    assert done.task_status.task_results[0].from_cache is True
+
+
+def test_the_watchdog_leaves_an_event_waiting_for_a_resume_alone_and_watches_it_again_once_resumed(
+        engine, service, twin_client, h):
+    instance, charge = waiting_charge(engine, service)
+    assert engine.at(START + 3 * LEASE) == 0
+    assert due.due_event(TENANT, instance.sid, charge.sid, now=engine.clock()) is due.DueOutcome.SKIPPED
+    assert event_of(instance, charge) == charge
+    status, answer = call(twin_client, "POST", f"/execution-event/{charge.correlation_id}/resume", h, {"ok": True})
+    assert status == 200, answer
+    with due.using_runner(dies):
+        assert engine.deliver() == 1  # the continuation's worker dies
+    assert event_of(instance, charge).status is EventStatus.EXECUTING
+    engine.at(engine.clock() + LEASE)
+    done = event_of(instance, charge)
+    assert (done.status, done.attempt) == (EventStatus.PROCESSED, 1)
+    assert [len(service.calls_to(f"/api/{step}")) for step in ("confirm", "receipt")] == [1, 1]
+
+
+def test_of_two_workers_taking_over_the_same_event_one_wins(engine, service, monkeypatch):
+    instance, charge = ready_for_charge(engine, service, charge_task())
+    with due.using_runner(dies):
+        engine.at(START)
+    late = START + LEASE
+    real_save = records.try_save_event
+    rival: list[due.DueOutcome] = []
+    race = {"on": True}
+
+    def save_after_a_rival_took_over(tenant, event):
+        if race.pop("on", False):  # the other worker read the same EXECUTING event and wins first
+            rival.append(due.due_event(TENANT, instance.sid, charge.sid, now=late))
+        return real_save(tenant, event)
+
+    monkeypatch.setattr(records, "try_save_event", save_after_a_rival_took_over)
+    first = due.due_event(TENANT, instance.sid, charge.sid, now=late)
+    assert (rival, first) == ([due.DueOutcome.TAKEN_OVER], due.DueOutcome.SKIPPED)
+    assert event_of(instance, charge).status is EventStatus.PROCESSED
+    assert calls(service) == [1, 1, 1]
+
+
+def test_the_lease_covers_every_call_of_a_long_task():
+    steps = [{"key": f"s{i}", "action": "notify", "nextStep": f"s{i + 1}"} for i in range(9)]
+    steps.append({"key": "s9", "action": "notify", "final": True})
+    steps.append({"key": "mark", "final": True})  # no action, no call
+    document = strategy(**{"settings.tasks[0]": {"key": "charge", "initialStep": "s0", "steps": steps}})
+    task = task_named(msgspec.convert(document, ExecutionStrategyBody).settings, "charge")
+    assert arming.lease_of(task) == 10 * 2 * timedelta(seconds=30) + arming.WATCHDOG_MARGIN
+    assert arming.lease_of(None) == arming.WATCHDOG_MIN_LEASE

@@ -5,8 +5,19 @@ calls it in a run of that trigger. It calls `due_event`, which checks and claims
 hands it to the runner: `chalicelib.engine.execution.event_runner.run_event(strategy, instance,
 event, now=..., tenant=...)`, looked up when an event is due (so that module must not import this one: it
 would close an import circle). The runner gets the event already EXECUTING with `attempt`,
-`executedAt` and `lockOwner` set and its trigger item already retired, and records everything
-that follows (steps, results, retries, the next cycle, the final status) itself.
+`executedAt` and `lockOwner` set, and records everything that follows (steps, results, retries,
+the next cycle, the final status) itself.
+
+The watchdog: before the claim, the event's trigger is armed again for the end of the claim's
+lease (`arming.watch_until`: `executedAt` plus `arming.lease_of(task)`), and the runner takes it
+away when it records the outcome (retires it once the event has finished, moves it to the retry's
+instant, takes it off while the event waits for a resume or is held PAUSED). A worker that dies
+mid-event (a Lambda timeout, a SIGKILL of `tasklane local`) leaves the event EXECUTING and its
+watchdog armed: it fires when the lease has run out, and `due_event` takes the event over (a
+conditional write at the revision it read, so of two takers one wins) and hands it to the runner,
+which goes on from the progress stored on the event (a step left being called is never called
+again in that attempt: see `steps.py`). An event waiting for a resume is not its worker's any
+more and is never taken over.
 """
 
 from __future__ import annotations
@@ -25,6 +36,8 @@ from typing import Any, Protocol
 import msgspec
 
 from chalicelib.engine.execution import arming, records
+from chalicelib.engine.execution.definition import task_named
+from chalicelib.engine.execution.steps import Phase, Progress
 from chalicelib.engine.execution.values import Event, EventStatus, Instance, InstanceStatus, StoredStrategy
 from chalicelib.errors import NotFound
 from chalicelib.observability import get_logger, log_event
@@ -51,8 +64,11 @@ class DueOutcome(StrEnum):
     #: The tenant's queue is paused: the event is QUEUED and parked until `POST /queue`.
     PARKED = "parked"
     #: Nothing to do: the event is gone, not PENDING/QUEUED, its instance is not active, or
-    #: another worker claimed it first (at-least-once delivery).
+    #: another worker claimed it first (at-least-once delivery); or it is EXECUTING and waits
+    #: for a resume, or its lease has not run out (its watchdog is armed again for then).
     SKIPPED = "skipped"
+    #: EXECUTING past its lease (its worker died): taken over and handed to the runner again.
+    TAKEN_OVER = "taken_over"
     #: Its instance is not stored yet (being created): the event is armed again a little later.
     WAITING = "waiting"
     #: This build has no event runner; the event is FAILED saying so.
@@ -121,27 +137,61 @@ def due_event(tenant: str, instance_sid: str, event_sid: str, *, now: datetime,
         instance = records.get_instance(tenant, instance_sid)
     except NotFound:
         return _wait_for_instance(tenant, event, now=now)
+    if event.status is EventStatus.EXECUTING:
+        return _take_over(tenant, instance, event, now=now)
     if event.status not in (EventStatus.PENDING, EventStatus.QUEUED):
         return DueOutcome.SKIPPED
     if instance.status is not InstanceStatus.ACTIVE and not event.after_cancellation:
         return DueOutcome.SKIPPED
     if records.queue_state(tenant).paused:
         return _park(tenant, event, now=now, clock=clock)
-    claimed = records.try_save_event(tenant, msgspec.structs.replace(
+    strategy = records.get_strategy(tenant, instance.strategy_sid, event.exec_strategy_version)
+    claim = msgspec.structs.replace(
         event, status=EventStatus.EXECUTING, attempt=event.attempt + 1, executed_at=now,
-        execution_delta=(now - event.date).total_seconds(), lock_owner=lock_owner(), updated_at=now))
+        execution_delta=(now - event.date).total_seconds(), lock_owner=lock_owner(), updated_at=now)
+    return _claim(tenant, strategy, instance, claim, now=now)
+
+
+def _claim(tenant: str, strategy: StoredStrategy, instance: Instance, claim: Event, *, now: datetime,
+           outcome: DueOutcome = DueOutcome.RAN) -> DueOutcome:
+    """Store `claim` (the event EXECUTING, conditional on the revision read) and hand it over.
+    The watchdog is armed first: a worker dying right after the claim leaves it armed."""
+    task = task_named(strategy.settings, claim.task)
+    arming.arm(tenant, claim.instance_sid, claim.sid, at=arming.watch_until(claim, task), now=now)
+    claimed = records.try_save_event(tenant, claim)
     if claimed is None:
         return DueOutcome.SKIPPED
-    arming.retire(tenant, event_sid)  # before the runner, which may arm the event again (a retry)
     runner = _runner()
     if runner is None:
         records.try_save_event(tenant, msgspec.structs.replace(
             claimed, status=EventStatus.FAILED, finished_at=now, error_message="this build has no event runner"))
-        log_event(_log, logging.ERROR, "no event runner", event_sid=event_sid)
+        arming.retire(tenant, claimed.sid)
+        log_event(_log, logging.ERROR, "no event runner", event_sid=claimed.sid)
         return DueOutcome.NO_RUNNER
-    strategy = records.get_strategy(tenant, instance.strategy_sid, event.exec_strategy_version)
     runner(strategy, instance, claimed, now=now, tenant=tenant)
-    return DueOutcome.RAN
+    return outcome
+
+
+def _take_over(tenant: str, instance: Instance, event: Event, *, now: datetime) -> DueOutcome:
+    """The watchdog fired for an EXECUTING event: take it over if its lease has run out and it
+    does not wait for a resume. It goes on whatever befell its instance or the queue meanwhile,
+    as its first worker would have; its attempt is the same one (the runner goes on from the
+    stored progress), only `executedAt` (the new lease's start) and `lockOwner` change."""
+    if _waits_for_resume(event):
+        return DueOutcome.SKIPPED
+    strategy = records.get_strategy(tenant, instance.strategy_sid, event.exec_strategy_version)
+    until = arming.watch_until(event, task_named(strategy.settings, event.task))
+    if now < until:  # fired early (or delivered twice): keep watching
+        arming.arm(tenant, event.instance_sid, event.sid, at=until, now=now)
+        return DueOutcome.SKIPPED
+    log_event(_log, logging.WARNING, "taking over an event whose lease ran out", event_sid=event.sid,
+              previous_owner=event.lock_owner, executed_at=event.executed_at.isoformat() if event.executed_at else None)
+    claim = msgspec.structs.replace(event, executed_at=now, lock_owner=lock_owner(), updated_at=now)
+    return _claim(tenant, strategy, instance, claim, now=now, outcome=DueOutcome.TAKEN_OVER)
+
+
+def _waits_for_resume(event: Event) -> bool:
+    return event.progress is not None and Progress.from_stored(event.progress).phase is Phase.WAITING
 
 
 #: An event whose instance is not stored yet is tried again this much later, for this long after

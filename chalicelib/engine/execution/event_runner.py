@@ -16,6 +16,11 @@ called at most once per attempt. The verdict is then recorded:
   (`MAX_ATTEMPTS`, which creates its `onCancelTasks` events);
 - failed without a retry configuration: FAILED.
 
+The event's trigger is its watchdog while it runs (armed by `due.due_event` for the end of the
+claim's lease): a finished event's trigger is retired, a retry moves it to the retry's instant, and
+an event left waiting for a resume (or held PAUSED for its retry) has it taken off unless someone
+armed it again meanwhile. A verdict lost to someone else leaves the trigger to them.
+
 A main event that ends FAILED still moves the instance to its next cycle (next month's charge
 comes whatever happened to this one), except when its instance is canceled for it.
 
@@ -105,8 +110,9 @@ def run_event(strategy: StoredStrategy, instance: Instance, event: Event, *, now
 
     task = task_named(strategy.settings, event.task)
     if task is None:
-        _save_final(tenant, event, status=EventStatus.FAILED, at=clock(),
-                    error=f"task {event.task!r} is not in strategy version {strategy.version}")
+        if _save_final(tenant, event, status=EventStatus.FAILED, at=clock(),
+                       error=f"task {event.task!r} is not in strategy version {strategy.version}") is not None:
+            arming.retire(tenant, event.sid)
         return
     progress = _starting_progress(task, event)
     if progress.attempt != event.attempt:
@@ -125,25 +131,29 @@ def run_event(strategy: StoredStrategy, instance: Instance, event: Event, *, now
     journal = _EventJournal(tenant, event, now)
     verdict = run_steps(task, progress, call=caller, journal=journal,
                         correlation_of=lambda step, attempt: correlation_id(event.sid, attempt, step))
-    _record(tenant, task, journal.event, verdict, at=clock())
+    _record(tenant, task, journal.event, verdict, at=clock(), watchdog=arming.watch_until(event, task))
 
 
-def _record(tenant: str, task: ExecutionTask, event: Event, verdict: Verdict, *, at: datetime) -> None:
+def _record(tenant: str, task: ExecutionTask, event: Event, verdict: Verdict, *, at: datetime,
+            watchdog: datetime) -> None:
+    """Store the verdict; `watchdog` is the instant the event's watchdog is armed for."""
     kind = verdict.kind
     if kind is VerdictKind.LOST:
         log_event(_log, logging.WARNING, "event moved on by someone else; stopped", event_sid=event.sid)
         return
     if kind is VerdictKind.WAITING:
-        records.try_save_event(tenant, _with_progress(event, verdict.progress, updated_at=at,
-                                                      correlation_id=verdict.progress.correlation_id))
+        if records.try_save_event(tenant, _with_progress(event, verdict.progress, updated_at=at,
+                                                         correlation_id=verdict.progress.correlation_id)) is not None:
+            arming.unwatch(tenant, event.sid, at=watchdog, now=at)
         return
     if kind is VerdictKind.RETRY:
-        _retry(tenant, task, event, verdict, at=at)
+        _retry(tenant, task, event, verdict, at=at, watchdog=watchdog)
         return
     status = EventStatus.PROCESSED if kind is VerdictKind.PROCESSED else EventStatus.FAILED
     saved = _save_final(tenant, event, status=status, at=at, error=verdict.message, progress=verdict.progress)
     if saved is None:
         return
+    arming.retire(tenant, saved.sid)
     if kind is VerdictKind.CANCEL_INSTANCE:
         _instance_change(tenant, saved, at=at, cancel=True)
         return
@@ -164,7 +174,8 @@ def _save_final(tenant: str, event: Event, *, status: EventStatus, at: datetime,
     return records.try_save_event(tenant, final)
 
 
-def _retry(tenant: str, task: ExecutionTask, event: Event, verdict: Verdict, *, at: datetime) -> None:
+def _retry(tenant: str, task: ExecutionTask, event: Event, verdict: Verdict, *, at: datetime,
+           watchdog: datetime) -> None:
     """Arm the next attempt `retry_wait` after `at` (held PAUSED if the instance is paused)."""
     instance = records.get_instance(tenant, event.instance_sid)
     wait = verdict.retry_wait
@@ -178,7 +189,11 @@ def _retry(tenant: str, task: ExecutionTask, event: Event, verdict: Verdict, *, 
                              scheduled_at=at, schedule_delta=(when - at).total_seconds(),
                              job_id=arming.trigger_id(event.sid))
     saved = records.try_save_event(tenant, retried)
-    if saved is not None and not held:
+    if saved is None:
+        return
+    if held:
+        arming.unwatch(tenant, event.sid, at=watchdog, now=at)
+    else:
         arming.arm(tenant, event.instance_sid, event.sid, at=when, now=at)
 
 

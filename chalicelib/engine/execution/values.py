@@ -18,7 +18,9 @@ How an event reaches the executor (the seam, see `due.py`):
    `QUEUED` and parks it; `POST /queue` re-arms every parked event. Otherwise it moves the event
    PENDING -> EXECUTING with a conditional write (one worker wins), takes the strategy version
    the instance is pinned to, and hands `(strategy, instance, event)` to the runner
-   (`event_runner.run_event`), which runs the steps and records the outcome.
+   (`event_runner.run_event`), which runs the steps and records the outcome. Before the claim
+   it arms the trigger again as the event's watchdog: an event left EXECUTING by a worker that
+   died is taken over when its lease runs out (see `due.py`).
 """
 
 from __future__ import annotations
