@@ -13,6 +13,7 @@ from functools import partial
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist
+from pynamodb.expressions.update import Action
 
 from chalicelib.engine.model import DisabledReason, Subscription, Task, TaskSpec
 from chalicelib.errors import Conflict, NotFound
@@ -49,8 +50,19 @@ def get_task(tenant: str, task_id: str) -> Task:
     return task_from_item(get_item(tenant, task_id))
 
 
-#: Attempts of a replace whose only conflict was a concurrent subscribed mark.
-_REPLACE_ATTEMPTS = 5
+def _definition_actions(item: TaskItem, *, reset_failures: bool) -> list[Action]:
+    """The writes of a replace: what the definition says, nothing the runs keep."""
+    actions: list[Action] = [TaskItem.face.set(item.face), TaskItem.name.set(item.name),
+                             TaskItem.enabled.set(item.enabled), TaskItem.spec.set(item.spec),
+                             TaskItem.updated_at.set(item.updated_at), TaskItem.revision.set(item.revision)]
+    optional: list[tuple[Any, Any]] = [(TaskItem.face_key, item.face_key), (TaskItem.document, item.document),
+                                       (TaskItem.next_fire_at, item.next_fire_at),
+                                       (TaskItem.due_shard, item.due_shard),
+                                       (TaskItem.disabled_code, item.disabled_code)]
+    actions += [attribute.remove() if value is None else attribute.set(value) for attribute, value in optional]
+    if reset_failures:
+        actions.append(TaskItem.consecutive_failures.set(0))
+    return actions
 
 
 def put_task(
@@ -98,24 +110,14 @@ def put_task(
             mark_subscribed(tenant, task_id)
             item.subscribed = True
     else:
-        for _attempt in range(_REPLACE_ATTEMPTS):
-            current = get_item(tenant, task_id)
-            previous = task_from_item(current).spec.subscriptions
-            item.created_at = current.created_at
-            item.consecutive_failures = 0 if enabled and not current.enabled else current.consecutive_failures
-            item.active_runs = current.active_runs
-            item.waiting = current.waiting
-            item.last_fire_at = current.last_fire_at
-            item.subscribed = current.subscribed
-            # The subscribed mark is written without a revision: a replace that would put back
-            # a mark older than the one stored is refused and made again, so none is lost.
-            unchanged = (TaskItem.subscribed.does_not_exist() if current.subscribed is None
-                         else TaskItem.subscribed == current.subscribed)
-            if conditional(partial(item.save, condition=(TaskItem.revision == expected_revision) & unchanged)):
-                break
-            if current.revision != expected_revision:
-                raise Conflict(f"task {task_id} was changed concurrently or already exists")
-        else:
+        current = get_item(tenant, task_id)
+        previous = task_from_item(current).spec.subscriptions
+        # An update of the definition's own attributes, not a save of the whole item: the slots,
+        # the wait queue, the last fire, the failure count and the subscribed mark are written
+        # by other writers without a revision, and a save would put back what it read of them.
+        if not conditional(partial(item.update, actions=_definition_actions(item, reset_failures=(
+                enabled and not current.enabled)), condition=(TaskItem.revision == expected_revision)
+                & (TaskItem.enabled == current.enabled))):
             raise Conflict(f"task {task_id} was changed concurrently or already exists")
     sync_subscriptions(tenant, task_id, spec.subscriptions, previous=previous)
     return task_from_item(item)

@@ -132,6 +132,33 @@ def test_a_replace_whose_read_a_delete_overtakes_loses_and_brings_nothing_back(s
         store.tasks.get_task("acme", "t1")
 
 
+def test_a_replace_keeps_the_slots_and_the_wait_queue_changed_after_its_read(store, monkeypatch):
+    """A definition change (a re-armed trigger, a PUT) lands while the task's runs take and give
+    back slots: what the slot writes did between the replace's read and its write stays done, or
+    a slot given back comes back held and the queued run waits forever."""
+    from chalicelib.store import tasks as dynamo_tasks
+
+    if not isinstance(store.tasks, dynamo_tasks.DynamoTaskStore):
+        pytest.skip("the twin reads and writes a replace under one lock: nothing lands between")
+    put(store, "t1")
+    assert store.slots.acquire_slot("acme", "t1", "r1", 1)
+    assert store.slots.enqueue_waiting("acme", "t1", "r2", 10)
+    read = dynamo_tasks.get_item
+
+    def read_then_slots_move(*args, **kwargs):
+        item = read(*args, **kwargs)
+        store.slots.release_slot("acme", "t1", "r1")
+        store.slots.enqueue_waiting("acme", "t1", "r3", 10)
+        return item
+
+    monkeypatch.setattr(dynamo_tasks, "get_item", read_then_slots_move)
+    put(store, "t1", expected_revision=1)
+    monkeypatch.setattr(dynamo_tasks, "get_item", read)
+    occupancy = store.slots.occupancy("acme", "t1")
+    assert occupancy.active == frozenset() and occupancy.waiting == ("r2", "r3")
+    assert store.tasks.get_task("acme", "t1").revision == 2
+
+
 def test_a_removal_racing_pops_takes_out_only_its_run(racing_store):
     put(racing_store, "t1")
     queued = [f"w{n}" for n in range(6)]
