@@ -303,3 +303,91 @@ def test_a_never_executed_run_is_recorded_once_with_its_nominal_time_and_detail(
                                        triggered_by=TriggeredBy.CRON, run_id="r1", detail="other")
     assert again == runs.get_run("acme", "job", "r1") == first
     assert [r.run_id for r in runs.runs_of("acme", "job")] == ["r1"]
+
+
+# -- retries ----------------------------------------------------------------------------------------------
+
+
+def test_a_failed_run_is_retried_once_per_attempt_keeping_what_it_was_asked(h):
+    define("job", retry_attempts=2, retry_delay=4, retry_backoff=Backoff.LINEAR)
+    tasks_run = runs.trigger_run(tasks.get_task("acme", "job"), triggered_by=TriggeredBy.CRON, now=T0,
+                                 source="schedule", params={"p": 1}, nominal_at=T0, extra={"e": 2})
+    store = backend.current().runs
+    store.start_run("acme", "job", tasks_run.run_id, worker_id="w", now=T0, lease_until=T0 + 60 * S)
+    first = store.finish_run("acme", "job", tasks_run.run_id, reason=EndReason.FAILED, exit_code=1, now=T0 + S,
+                             expected_status=RunStatus.RUNNING)
+    h.sent.clear()
+    runs.after_finish(first, now=T0 + 9 * S)
+    [retry] = followers("job", first)
+    assert retry.run_id == runs.derived_run_id(T0 + S, f"retry|{first.run_id}")
+    assert (retry.retry_attempt, retry.retry_of_run_id, retry.triggered_by) == (1, first.run_id, TriggeredBy.CRON)
+    assert (retry.source, retry.params, retry.nominal_at, retry.extra) == ("schedule", {"p": 1}, T0, {"e": 2})
+    assert [(m.run_id, m.delay_seconds) for m in h.sent] == [(retry.run_id, 4)]
+    store.start_run("acme", "job", retry.run_id, worker_id="w", now=T0 + 20 * S, lease_until=T0 + 80 * S)
+    second = store.finish_run("acme", "job", retry.run_id, reason=EndReason.TIMEOUT, exit_code=1, now=T0 + 21 * S,
+                              expected_status=RunStatus.RUNNING)
+    h.sent.clear()
+    runs.after_finish(second, now=T0 + 21 * S)
+    [last] = [r for r in runs.runs_of("acme", "job") if r.retry_attempt == 2]
+    assert (last.retry_of_run_id, [m.delay_seconds for m in h.sent]) == (first.run_id, [8])  # the root run
+    store.start_run("acme", "job", last.run_id, worker_id="w", now=T0 + 30 * S, lease_until=T0 + 90 * S)
+    third = store.finish_run("acme", "job", last.run_id, reason=EndReason.FAILED, exit_code=1, now=T0 + 31 * S,
+                             expected_status=RunStatus.RUNNING)
+    h.sent.clear()
+    runs.after_finish(third, now=T0 + 31 * S)
+    assert h.sent == [] and len(list(runs.runs_of("acme", "job"))) == 3  # attempts used up
+
+
+@pytest.mark.parametrize("reason", [EndReason.STOPPED, EndReason.SUCCESS, EndReason.START_FAILED])
+def test_a_run_that_was_stopped_succeeded_or_never_started_is_not_retried(h, reason):
+    define("job", retry_attempts=3)
+    ended = end(h, "job", reason=reason, lasted=S, index=None, triggered_by=TriggeredBy.API)
+    assert followers("job", ended) == [] and h.sent == []
+
+
+# -- chains -------------------------------------------------------------------------------------------------
+
+
+def test_a_finished_run_starts_the_children_subscribed_to_its_outcome(h):
+    from chalicelib.engine.model import Subscription
+    define("parent")
+    define("on-fail", subscriptions=(Subscription(parent_task_id="parent", outcomes=frozenset({"failed"})),))
+    define("on-any", subscriptions=(Subscription(parent_task_id="parent"),))
+    define("off", enabled=False, subscriptions=(Subscription(parent_task_id="parent"),))
+    ended = end(h, "parent", reason=EndReason.SUCCESS, lasted=S, index=None, triggered_by=TriggeredBy.API)
+    assert list(runs.runs_of("acme", "on-fail")) == [] and list(runs.runs_of("acme", "off")) == []
+    [child] = runs.runs_of("acme", "on-any")
+    assert child.run_id == runs.derived_run_id(ended.ended_at, f"chain|on-any|{ended.run_id}")
+    assert (child.triggered_by, child.source) == (TriggeredBy.EVENT, "parent")
+    assert child.extra == {"parent_task_id": "parent", "parent_run_id": ended.run_id, "parent_outcome": "succeeded"}
+    failed = end(h, "parent", reason=EndReason.FAILED, lasted=S, index=None, triggered_by=TriggeredBy.API)
+    [on_fail] = runs.runs_of("acme", "on-fail")
+    assert on_fail.extra["parent_outcome"] == "failed" and on_fail.extra["parent_run_id"] == failed.run_id
+    stopped = end(h, "parent", reason=EndReason.STOPPED, lasted=S, index=None, triggered_by=TriggeredBy.API)
+    assert stopped.run_id not in {r.extra.get("parent_run_id") for r in runs.runs_of("acme", "on-any")}
+
+
+# -- retention ------------------------------------------------------------------------------------------
+
+
+def test_retention_keeps_the_newest_ended_runs_and_deletes_the_rest_with_their_logs(h, twin, monkeypatch):
+    define("job", keep_runs=2)
+    deleted_logs: list[str] = []
+    monkeypatch.setattr(twin.logs, "delete_log", deleted_logs.append)
+    ended = [end(h, "job", reason=EndReason.SUCCESS, lasted=S, index=None, triggered_by=TriggeredBy.API)
+             for _ in range(3)]
+    pending = runs.trigger_run(tasks.get_task("acme", "job"), triggered_by=TriggeredBy.API, now=T0)
+    kept = {r.run_id for r in runs.runs_of("acme", "job")}
+    assert len(kept) == 3 and pending.run_id in kept  # two ended runs and the pending one
+    assert len(deleted_logs) == 1
+    assert runs.apply_retention(tasks.get_task("acme", "job"), now=T0) == 0
+    assert {r.run_id for r in ended} & kept == kept - {pending.run_id}
+
+
+def test_retention_by_age_deletes_runs_that_ended_before_the_cutoff_only(h):
+    define("job", keep_for=3600)
+    old = end(h, "job", reason=EndReason.SUCCESS, lasted=S, index=None, triggered_by=TriggeredBy.API)
+    task = tasks.get_task("acme", "job")
+    assert runs.apply_retention(task, now=old.ended_at + timedelta(seconds=3600)) == 0  # exactly the age: kept
+    assert runs.apply_retention(task, now=old.ended_at + timedelta(seconds=3601)) == 1
+    assert list(runs.runs_of("acme", "job")) == []
