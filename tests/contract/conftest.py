@@ -29,6 +29,15 @@ def store(request) -> Backend:
         yield chosen
 
 
+@pytest.fixture
+def dynamo_store(aws) -> Backend:  # noqa: F811 - the fixture imported above
+    """The DynamoDB store alone, for interleavings inside its own read-then-write: the twin reads
+    and writes under one lock, so it has no window between them to test."""
+    chosen = backends.deployed()
+    with engine_backend.using(chosen):
+        yield chosen
+
+
 @pytest.fixture(params=["memory", "dynamodb"])
 def racing_store(request) -> Backend:
     """As `store`, with DynamoDB behind a real moto server so threads race over HTTP."""

@@ -108,13 +108,12 @@ def test_a_replace_racing_a_delete_never_brings_the_task_back(racing_store):
             racing_store.tasks.get_task("acme", f"t{n}")
 
 
-def test_a_replace_whose_read_a_delete_overtakes_loses_and_brings_nothing_back(store, monkeypatch):
+def test_a_replace_whose_read_a_delete_overtakes_loses_and_brings_nothing_back(dynamo_store, monkeypatch):
     """The interleaving the race above rarely hits: the delete lands between the replace's read
     of the task and its write."""
     from chalicelib.store import tasks as dynamo_tasks
 
-    if not isinstance(store.tasks, dynamo_tasks.DynamoTaskStore):
-        pytest.skip("the twin reads and writes a replace under one lock: nothing lands between")
+    store = dynamo_store
     put(store, "t1")
     read = dynamo_tasks.get_item
 
@@ -132,14 +131,13 @@ def test_a_replace_whose_read_a_delete_overtakes_loses_and_brings_nothing_back(s
         store.tasks.get_task("acme", "t1")
 
 
-def test_a_replace_keeps_the_slots_and_the_wait_queue_changed_after_its_read(store, monkeypatch):
+def test_a_replace_keeps_the_slots_and_the_wait_queue_changed_after_its_read(dynamo_store, monkeypatch):
     """A definition change (a re-armed trigger, a PUT) lands while the task's runs take and give
     back slots: what the slot writes did between the replace's read and its write stays done, or
     a slot given back comes back held and the queued run waits forever."""
     from chalicelib.store import tasks as dynamo_tasks
 
-    if not isinstance(store.tasks, dynamo_tasks.DynamoTaskStore):
-        pytest.skip("the twin reads and writes a replace under one lock: nothing lands between")
+    store = dynamo_store
     put(store, "t1")
     assert store.slots.acquire_slot("acme", "t1", "r1", 1)
     assert store.slots.enqueue_waiting("acme", "t1", "r2", 10)

@@ -79,6 +79,17 @@ class Harness:
         return maintenance.run_maintenance(self.clock())
 
 
+def tick_and_deliver(twin: Backend, clock: FakeClock) -> int:
+    """One dispatcher pass at the clock's time, then every message the twin's runs queue holds
+    handed to the worker once (what they set off waits for the next call); how many."""
+    dispatch.dispatch_due(clock(), settings_module.current())
+    messages = twin.queue.take()
+    for message in messages:
+        worker.handle_message(json.loads(message.body), QueueMessage(message_id=message.run_id, body=message.body),
+                              clock=clock, sleep=clock.advance)
+    return len(messages)
+
+
 def make_harness(monkeypatch, settings: Settings, start: datetime | None = None) -> Harness:
     harness = Harness(settings=settings, clock=FakeClock(start or datetime(2026, 1, 5, 12, 0, 0, tzinfo=UTC)))
     monkeypatch.setattr(queue, "send_run", harness.send)

@@ -10,15 +10,12 @@ from datetime import UTC, datetime, timedelta
 import msgspec
 import pytest
 
-from chalicelib import settings
-from chalicelib.engine import dispatch, worker
 from chalicelib.engine.execution import arming, due, instances, records, secrets, strategies
 from chalicelib.engine.execution import queue as event_queue
 from chalicelib.engine.execution.definition import ExecutionStrategyBody
 from chalicelib.engine.execution.values import EventStatus, InstanceCancelReason, InstanceStatus
-from chalicelib.engine.roles import QueueMessage
 from chalicelib.errors import NotFound
-from tests.functional.engine_harness import FakeClock
+from tests.functional.engine_harness import FakeClock, tick_and_deliver
 from tests.functional.execution_support import secret_header, strategy
 
 TENANT = "acme"
@@ -39,13 +36,7 @@ class Engine:
         arming.retire(TENANT, event.sid)
 
     def tick_and_deliver(self) -> int:
-        dispatch.dispatch_due(self.clock(), settings.current())
-        messages = self.ports.queue.take()
-        for message in messages:
-            payload = json.loads(message.body)
-            worker.handle_message(payload, QueueMessage(message_id=message.run_id, body=message.body),
-                                  clock=self.clock, sleep=self.clock.advance)
-        return len(messages)
+        return tick_and_deliver(self.ports, self.clock)
 
     def at(self, moment: datetime) -> int:
         self.clock.now = moment

@@ -20,7 +20,7 @@ from chalicelib.engine.execution.steps import INTERRUPTED
 from chalicelib.engine.execution.values import EventStatus, InstanceCancelReason, InstanceStatus
 from chalicelib.engine.roles import QueueMessage
 from chalicelib.errors import NotFound
-from tests.functional.engine_harness import FakeClock
+from tests.functional.engine_harness import FakeClock, tick_and_deliver
 from tests.functional.execution_service import TOKEN, billing_service
 from tests.functional.execution_support import call, secret_header, strategy
 
@@ -54,13 +54,7 @@ class Engine:
         self.ports, self.clock = ports, clock
 
     def deliver(self) -> int:
-        dispatch.dispatch_due(self.clock(), settings.current())
-        messages = self.ports.queue.take()
-        for message in messages:
-            payload = json.loads(message.body)
-            worker.handle_message(payload, QueueMessage(message_id=message.run_id, body=message.body),
-                                  clock=self.clock, sleep=self.clock.advance)
-        return len(messages)
+        return tick_and_deliver(self.ports, self.clock)
 
     def at(self, moment: datetime) -> int:
         self.clock.now = moment

@@ -15,6 +15,7 @@ The record layout (kinds and keys of the `ExecutionRecords` port), in one place:
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
@@ -74,10 +75,8 @@ def strategy_versions(tenant: str, sid: str) -> Iterator[StoredStrategy]:
 
 
 def latest_strategy(tenant: str, sid: str) -> StoredStrategy | None:
-    latest = None
-    for latest in strategy_versions(tenant, sid):  # noqa: B007 - the last one is the newest
-        pass
-    return latest
+    newest = deque(strategy_versions(tenant, sid), maxlen=1)  # versions come oldest first
+    return newest[0] if newest else None
 
 
 def get_strategy(tenant: str, sid: str, version: int) -> StoredStrategy:
