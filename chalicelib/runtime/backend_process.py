@@ -28,16 +28,16 @@ from typing import Any
 def serve(port: int = 0) -> tuple[Any, int]:
     """Start a moto server on 127.0.0.1 in this process, with DynamoDB's isolation; returns the
     server and the port it took."""
-    from moto.server import ThreadedMotoServer
-
-    from chalicelib.runtime import moto_indexes, moto_isolation
+    from chalicelib.runtime import moto_hot_paths, moto_indexes, moto_isolation
+    from chalicelib.runtime.moto_server import MotoServer
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log would drown the runtime's
     moto_isolation.install()
     moto_indexes.install()  # queries cost what they return, as on DynamoDB
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    moto_hot_paths.install()  # routing and SQS receives cost no more as the backend fills
+    server = MotoServer("127.0.0.1", port)  # moto's app, connections kept open
     server.start()
-    return server, server.get_host_and_port()[1]
+    return server, server.port
 
 
 def open_data_dir(data_dir: str, *, port: int, stage: str, region: str) -> Any:
