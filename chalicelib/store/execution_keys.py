@@ -37,11 +37,10 @@ class KmsDataKeys:
     def _kms(self) -> Any:
         with self._lock:
             if self._client is None:
-                import boto3
+                from chalicelib.store.clients import aws_client
 
                 current = settings.current()
-                self._client = boto3.session.Session().client("kms", region_name=current.region,
-                                                              endpoint_url=current.endpoint_url)
+                self._client = aws_client("kms", region=current.region, endpoint_url=current.endpoint_url)
             return self._client
 
     def new_data_key(self, context: dict[str, str]) -> tuple[bytes, str]:

@@ -13,10 +13,9 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
-
 from chalicelib import settings
 from chalicelib.engine.log_values import ChunkRef, LogHead, LogLine
+from chalicelib.store.clients import aws_client
 from chalicelib.timefmt import from_iso, to_iso
 
 _WIDTH = 12
@@ -43,8 +42,7 @@ class S3LogChunkStore:
     def _s3(self) -> Any:
         with self._lock:
             if self._client is None:
-                self._client = boto3.session.Session().client("s3", region_name=self._region,
-                                                              endpoint_url=self._endpoint)
+                self._client = aws_client("s3", region=self._region, endpoint_url=self._endpoint)
             return self._client
 
     def log_key(self, tenant: str, task_id: str, run_id: str) -> str:

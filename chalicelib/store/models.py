@@ -251,6 +251,11 @@ _TABLES: dict[type[Model], str] = {
 
 _bound_to: Settings | None = None
 
+#: Connections each botocore client keeps open. botocore's default is 10, fewer than the runs
+#: one local runtime has in flight (32 by default), and a request finding the pool empty opens,
+#: then drops, a connection of its own; a Lambda worker (batches of 10) never needs more.
+CLIENT_POOL = 64
+
 
 def bind(settings: Settings) -> None:
     """Point every model at the tables, region and endpoint named by `settings` (again only when
@@ -263,6 +268,7 @@ def bind(settings: Settings) -> None:
         model.Meta.table_name = getattr(settings, attr)
         model.Meta.region = settings.region
         model.Meta.host = settings.endpoint_url
+        model.Meta.max_pool_connections = CLIENT_POOL
         # PynamoDB caches a connection per model class; drop it so the new binding applies.
         model._connection = None
     _transaction_connections.clear()
@@ -278,5 +284,6 @@ def transaction_connection() -> Connection:
     key = (TaskItem.Meta.region, TaskItem.Meta.host)
     connection = _transaction_connections.get(key)
     if connection is None:
-        connection = _transaction_connections.setdefault(key, Connection(region=key[0], host=key[1]))
+        connection = _transaction_connections.setdefault(key, Connection(
+            region=key[0], host=key[1], max_pool_connections=CLIENT_POOL))
     return connection

@@ -10,11 +10,11 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib import settings
 from chalicelib.engine.ports import ObjectUnreadable
+from chalicelib.store.clients import aws_client
 
 _lock = threading.Lock()
 _cached: tuple[settings.Settings, Any] | None = None
@@ -26,8 +26,7 @@ def s3_client() -> Any:
     current = settings.current()
     with _lock:
         if _cached is None or _cached[0] is not current:
-            client = boto3.session.Session().client("s3", region_name=current.region,
-                                                    endpoint_url=current.endpoint_url)
+            client = aws_client("s3", region=current.region, endpoint_url=current.endpoint_url)
             _cached = (current, client)
         return _cached[1]
 

@@ -6,10 +6,9 @@ import math
 import threading
 from typing import Any
 
-import boto3
-
 from chalicelib import settings
 from chalicelib.engine.ports import DeadLetter
+from chalicelib.store.clients import aws_client
 from chalicelib.store.run_messages import parse_run_message, run_message
 
 MAX_DELAY_SECONDS = 900  # SQS's limit
@@ -21,7 +20,7 @@ def _client() -> Any:
     current = settings.current()
     cached = getattr(_local, "sqs", None)
     if cached is None or cached[0] is not current:
-        client = boto3.session.Session().client("sqs", region_name=current.region, endpoint_url=current.endpoint_url)
+        client = aws_client("sqs", region=current.region, endpoint_url=current.endpoint_url)
         _local.sqs = (current, client)
     return _local.sqs[1]
 
