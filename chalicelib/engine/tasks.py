@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib import settings
-from chalicelib.engine import backend, command_policy, schedule
+from chalicelib.engine import backend, command_policy, due_signal, schedule
 from chalicelib.engine.model import DisabledReason, EndReason, RunStatus, Task, TaskSpec, TriggerSpec
 from chalicelib.errors import NotFound
 from chalicelib.observability import get_logger, log_event
@@ -70,7 +70,8 @@ def _store_task(*, tenant: str, task_id: str, face: str, name: str, spec: TaskSp
                 disabled_code: DisabledReason | None) -> Task:
     if spec.trigger is not None:
         parse_trigger(spec.trigger)
-    return backend.current().tasks.put_task(
+    next_fire_at = first_fire(spec, now) if enabled else None
+    task = backend.current().tasks.put_task(
         tenant=tenant,
         task_id=task_id,
         face=face,
@@ -78,12 +79,14 @@ def _store_task(*, tenant: str, task_id: str, face: str, name: str, spec: TaskSp
         enabled=enabled,
         spec=spec,
         document=document,
-        next_fire_at=first_fire(spec, now) if enabled else None,
+        next_fire_at=next_fire_at,
         due_shards=settings.current().due_shards,
         now=now,
         expected_revision=expected_revision,
         disabled_code=disabled_code,
     )
+    due_signal.note(next_fire_at)
+    return task
 
 
 def get_task(tenant: str, task_id: str) -> Task:

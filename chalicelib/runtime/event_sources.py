@@ -10,6 +10,7 @@ concurrency bound (`RunSlots`) shared by every poller of the queue.
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -50,27 +51,49 @@ def scheduled_event(now: datetime, region: str) -> dict:
 
 
 class Ticker(threading.Thread):
-    """Invokes a scheduled handler every `interval` seconds until stopped."""
+    """Invokes a scheduled handler every `interval` seconds until stopped.
 
-    def __init__(self, handler: Handler, *, interval: float, region: str, name: str = "dispatcher") -> None:
+    With `idle_interval`, a pass whose summary says nothing was due (`{"due": 0, ...}`, the
+    dispatcher's) is followed by passes only every `idle_interval` seconds, until `poke()` is
+    called (checked every `interval`) or a pass finds something due again."""
+
+    def __init__(self, handler: Handler, *, interval: float, region: str, name: str = "dispatcher",
+                 idle_interval: float | None = None) -> None:
         super().__init__(name=f"ticker-{name}", daemon=True)
         self._handler = handler
         self._interval = interval
+        self._idle_interval = idle_interval
         self._region = region
         self._function = name
+        self._poked = threading.Event()
         self.stopping = threading.Event()
         self.ticks = 0
+        #: Times the loop woke, passing or not (what tests watch to see an idle ticker hold off).
+        self.wakes = 0
+
+    def poke(self) -> None:
+        """Run a pass at the next `interval`, idle or not (thread-safe)."""
+        self._poked.set()
 
     def run(self) -> None:
+        idle_since: float | None = None  # monotonic time of the last pass that found nothing due
         while not self.stopping.is_set():
-            started = datetime.now(UTC)
-            try:
-                self._handler(scheduled_event(started, self._region), LambdaContext(self._function))
-                self.ticks += 1
-            except Exception:
-                _log.exception("scheduled handler failed", extra={"fields": {"function": self._function}})
-            elapsed = (datetime.now(UTC) - started).total_seconds()
-            self.stopping.wait(max(0.0, self._interval - elapsed))
+            began = time.monotonic()
+            if idle_since is None or self._poked.is_set() or began - idle_since >= (self._idle_interval or 0.0):
+                self._poked.clear()  # before the pass: a poke during it brings the next one
+                idle_since = began if self._pass() else None
+            self.wakes += 1
+            self.stopping.wait(max(0.0, self._interval - (time.monotonic() - began)))
+
+    def _pass(self) -> bool:
+        """Invoke the handler once; True if it says nothing was due (and idle passes are on)."""
+        try:
+            summary = self._handler(scheduled_event(datetime.now(UTC), self._region), LambdaContext(self._function))
+            self.ticks += 1
+        except Exception:
+            _log.exception("scheduled handler failed", extra={"fields": {"function": self._function}})
+            return False
+        return self._idle_interval is not None and isinstance(summary, dict) and summary.get("due") == 0
 
 
 def sqs_event(messages: list[dict], *, queue_arn: str, region: str) -> dict:

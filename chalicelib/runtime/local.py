@@ -19,18 +19,19 @@ import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import boto3
-
 from chalicelib import settings
+from chalicelib.engine import due_signal
 from chalicelib.engine.command_process import make_undumpable
 from chalicelib.runtime import backend_process
 from chalicelib.runtime.event_sources import RunSlots, SqsPoller, Ticker
 from chalicelib.runtime.journal import DataDirError
 from chalicelib.runtime.local_http import create_server, serve_edges_under_chalice_local
 from chalicelib.runtime.resources import create_resources
+from chalicelib.store.clients import aws_client
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 _FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}
@@ -204,7 +205,7 @@ def prepare_environment(options: LocalOptions) -> tuple[str | None, EmbeddedBack
 
 def _sqs_client() -> Any:
     current = settings.current()
-    return boto3.session.Session().client("sqs", region_name=current.region, endpoint_url=current.endpoint_url)
+    return aws_client("sqs", region=current.region, endpoint_url=current.endpoint_url)
 
 
 @dataclass(kw_only=True)
@@ -213,10 +214,14 @@ class EventSources:
 
     threads: list[Any]
     slots: RunSlots
+    #: What `engine.due_signal` calls to wake the dispatcher; unsubscribed at stop.
+    wake_dispatcher: due_signal.Listener | None = None
 
     def stop(self, *, drain_seconds: float = 5.0) -> None:
         """Stop receiving, then give the batches in flight up to `drain_seconds` to finish
         (what is left is redelivered after its visibility timeout)."""
+        if self.wake_dispatcher is not None:
+            due_signal.unsubscribe(self.wake_dispatcher)
         for thread in self.threads:
             thread.stopping.set()
         for thread in self.threads:
@@ -229,8 +234,17 @@ def start_event_sources(handler_map: dict[str, Any], *, tick: float, workers: in
     at most `concurrency` runs in flight."""
     current = settings.current()
     slots = RunSlots(concurrency)
+    # Idle, the dispatcher passes every half look-ahead window (nothing stored can fall due
+    # sooner); a trigger written in this process (engine.due_signal) brings the next tick's pass.
+    dispatcher = Ticker(handler_map["dispatcher"], interval=tick, region=current.region, name="dispatcher",
+                        idle_interval=max(tick, current.lookahead_seconds / 2))
+
+    def wake_dispatcher(_at: datetime) -> None:
+        dispatcher.poke()
+
+    due_signal.subscribe(wake_dispatcher)
     threads: list[Any] = [
-        Ticker(handler_map["dispatcher"], interval=tick, region=current.region, name="dispatcher"),
+        dispatcher,
         Ticker(handler_map["maintenance"], interval=max(tick, 30.0), region=current.region, name="maintenance"),
     ]
     for _ in range(max(1, workers)):
@@ -245,7 +259,7 @@ def start_event_sources(handler_map: dict[str, Any], *, tick: float, workers: in
         )
     for thread in threads:
         thread.start()
-    return EventSources(threads=threads, slots=slots)
+    return EventSources(threads=threads, slots=slots, wake_dispatcher=wake_dispatcher)
 
 
 def recover(backend: EmbeddedBackend | None) -> str | None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from chalicelib import settings
-from chalicelib.engine import backend
+from chalicelib.engine import backend, due_signal
 from chalicelib.engine import tasks as task_engine
 from chalicelib.engine.execution.definition import ExecutionTask
 from chalicelib.engine.execution.step_http import STEP_TIMEOUT_SECONDS
@@ -78,6 +78,7 @@ def arm(tenant: str, instance_sid: str, event_sid: str, *, at: datetime, now: da
             backend.current().tasks.put_task(
                 tenant=tenant, task_id=task_id, face=FACE, name=task_id, enabled=True, spec=spec, document=None,
                 next_fire_at=when, due_shards=settings.current().due_shards, now=now, expected_revision=expected)
+            due_signal.note(when)
             return when
         except (Conflict, NotFound):
             continue
