@@ -1,7 +1,8 @@
 """The dispatcher: turn due triggers into runs.
 
 A tick reads the sparse, sharded due index for triggers due within the look-ahead window (its
-cost grows with due work, not with stored tasks). For each due tick it moves the trigger on
+cost grows with due work, not with stored tasks), and the due tasks of each shard in one batch
+read. For each due tick it moves the trigger on
 and creates the tick's run in one transaction: the update is conditional on the trigger still
 pointing at that tick, the run's id is derived from (task, nominal time) and put only if new.
 So two dispatchers, or one running twice, never create a second run for a tick. The run's
@@ -12,6 +13,7 @@ on its second although the dispatcher ticks once a minute. A tick found long ove
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 from datetime import datetime, timedelta
@@ -39,10 +41,13 @@ def dispatch_due(now: datetime, settings: Settings) -> dict[str, int]:
     grace = timedelta(seconds=settings.missed_grace_seconds)
     totals = {"due": 0, "fired": 0, "missed": 0, "dst_skipped": 0}
     for shard in range(settings.due_shards):
-        for tenant, task_id in backend.current().triggers.due_keys(str(shard), horizon):
+        keys = list(backend.current().triggers.due_keys(str(shard), horizon))
+        read = backend.current().tasks.get_tasks(keys) if keys else {}
+        for tenant, task_id in keys:
             totals["due"] += 1
             try:
-                counts = dispatch_task(tenant, task_id, now=now, horizon=horizon, grace=grace)
+                counts = dispatch_task(tenant, task_id, now=now, horizon=horizon, grace=grace,
+                                       task=read.get((tenant, task_id)))
             except TasklaneError as exc:
                 log_event(_log, logging.ERROR, "task could not be dispatched", task_id=task_id, error=exc.message)
                 continue
@@ -52,14 +57,17 @@ def dispatch_due(now: datetime, settings: Settings) -> dict[str, int]:
 
 
 def dispatch_task(tenant: str, task_id: str, *, now: datetime, horizon: datetime,
-                  grace: timedelta = MISSED_GRACE) -> dict[str, int]:
-    """Dispatch every tick of one task that is due by `horizon`."""
+                  grace: timedelta = MISSED_GRACE, task: Task | None = None) -> dict[str, int]:
+    """Dispatch every tick of one task that is due by `horizon` (`task`: the task as just read;
+    None: read it here). Every claim is conditional on the due time read, so a stale read only
+    loses its claim, and the task is read again."""
     counts = {"fired": 0, "missed": 0, "dst_skipped": 0}
     for _ in range(MAX_TICKS_PER_TASK):
-        try:
-            task = backend.current().tasks.get_task(tenant, task_id)
-        except NotFound:
-            break
+        if task is None:  # first (unless given), and after a claim someone else won
+            try:
+                task = backend.current().tasks.get_task(tenant, task_id)
+            except NotFound:
+                break
         due = task.next_fire_at
         if due is None or due > horizon:
             break
@@ -81,9 +89,14 @@ def dispatch_task(tenant: str, task_id: str, *, now: datetime, horizon: datetime
         if due < now - grace:
             counts["missed"] += _catch_up(task, sched, due, now=now)
             break
-        result = _fire(task, sched, due, now=now)
-        if result is not None:
-            counts[result] += 1
+        claimed = _fire(task, sched, due, now=now)
+        if claimed is None:
+            task = None
+            continue
+        result, following = claimed
+        counts[result] += 1
+        # The claim wrote exactly this, conditionally on `due`: no need to read it back.
+        task = dataclasses.replace(task, next_fire_at=following, last_fire_at=due)
     return counts
 
 
@@ -96,8 +109,10 @@ def _stop_unusable_trigger(task: Task, due: datetime, *, reason: str) -> None:
                   error=reason)
 
 
-def _fire(task: Task, sched: schedule.Schedule, due: datetime, *, now: datetime) -> str | None:
-    """Claim the tick at `due` and create its run; returns what happened, None if we lost."""
+def _fire(task: Task, sched: schedule.Schedule, due: datetime, *,
+          now: datetime) -> tuple[str, datetime | None] | None:
+    """Claim the tick at `due` and create its run; returns what happened and the trigger's next
+    fire the claim set, None if we lost."""
     fire = schedule.next_fire(sched, due - timedelta(microseconds=1))
     following = schedule.next_fire(sched, due)
     run_id = run_ids.scheduled_run_id(task.task_id, due)
@@ -113,14 +128,15 @@ def _fire(task: Task, sched: schedule.Schedule, due: datetime, *, now: datetime)
     )
     if not claimed:
         return None
+    next_at = following.at if following else None
     if skipped:
         run_engine.after_finish(run, now=now)
-        return "dst_skipped"
+        return "dst_skipped", next_at
     # SQS delays in whole seconds: round down, so the message arrives up to a second early and
     # the worker waits out the rest (rounding up would start runs up to a second late).
     backend.current().queue.send_run(task.tenant, task.task_id, run_id,
                                      delay_seconds=math.floor((due - now).total_seconds()))
-    return "fired"
+    return "fired", next_at
 
 
 def _catch_up(task: Task, sched: schedule.Schedule, due: datetime, *, now: datetime) -> int:

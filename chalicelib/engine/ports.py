@@ -12,7 +12,7 @@ suite over both. The engine reaches them through `engine/backend.py`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -85,6 +85,11 @@ class TaskStore(Protocol):
 
     def get_task(self, tenant: str, task_id: str) -> Task:
         """The task, or `NotFound` (also for another tenant's id)."""
+        ...
+
+    def get_tasks(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Task]:
+        """The tasks of `keys` ((tenant, task id) pairs) that exist, by key: what `get_task`
+        reads for each, in one request per hundred keys (a dispatcher pass reads its due tasks so)."""
         ...
 
     def put_task(self, *, tenant: str, task_id: str, face: str, name: str, enabled: bool, spec: TaskSpec,

@@ -11,6 +11,10 @@ AWS service does per request:
   period by building all the queue's attributes, three of which count the whole queue: a
   receive cost O(queued messages) per message returned. The check reads the retention period
   off the queue instead (same answer).
+- SQS long polls. A long-polling ReceiveMessage with nothing visible waits on the queue in
+  one-second steps, woken early only by a message sent; a delayed message (the dispatcher sends
+  every scheduled run with DelaySeconds) or one whose visibility timeout ran out was noticed up
+  to a second late. The wait now ends when the first of them becomes visible.
 
 Like moto_indexes, this patches moto's internals, so it is written for the moto version pyproject
 pins and refuses another one.
@@ -36,6 +40,7 @@ def install() -> None:
             f" install moto[server]=={MOTO_VERSION} (pyproject.toml pins it)")
     _remember_backends_per_host()
     _retention_from_the_queue()
+    _wake_when_a_message_shows()
 
 
 def _remember_backends_per_host() -> None:
@@ -73,3 +78,32 @@ def _retention_from_the_queue() -> None:
     is_message_valid_based_on_retention_period._tasklane_direct = True  # type: ignore[attr-defined]
     SQSBackend.is_message_valid_based_on_retention_period = (  # type: ignore[method-assign]
         is_message_valid_based_on_retention_period)
+
+
+def _wake_when_a_message_shows() -> None:
+    import time
+
+    from moto.core.utils import unix_time_millis
+    from moto.sqs.models import Queue
+
+    wait = Queue.wait_for_messages
+    if getattr(wait, "_tasklane_precise", False):
+        return
+
+    @functools.wraps(wait)
+    def wait_for_messages(self: Any, timeout: int) -> None:
+        deadline = time.monotonic() + timeout
+        with self._messages_lock:
+            while not self.messages:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return
+                now = unix_time_millis()
+                shows = [max(m.visible_at, m.delayed_until) for m in self._messages]
+                later = [at for at in shows if at > now]
+                if later:  # the next message to become visible (sent ones notify the lock)
+                    left = min(left, (min(later) - now) / 1000 + 0.001)
+                self._messages_lock.wait(left)
+
+    wait_for_messages._tasklane_precise = True  # type: ignore[attr-defined]
+    Queue.wait_for_messages = wait_for_messages  # type: ignore[method-assign]

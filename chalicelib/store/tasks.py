@@ -7,7 +7,7 @@ live on the same item; its chain edges are items of their own (store/subscriptio
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -48,6 +48,20 @@ def get_item(tenant: str, task_id: str, *, consistent: bool = True) -> TaskItem:
 def get_task(tenant: str, task_id: str) -> Task:
     """The task, or `NotFound` (also for another tenant's id: the key starts with the tenant)."""
     return task_from_item(get_item(tenant, task_id))
+
+
+def get_tasks(keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Task]:
+    """The tasks of `keys` that exist, by (tenant, task id): BatchGetItem, strongly consistent
+    like `get_item` (PynamoDB sends a hundred keys a request and asks again for unprocessed ones)."""
+    found: dict[tuple[str, str], Task] = {}
+    unique = list(dict.fromkeys(keys))
+    if not unique:
+        return found
+    for item in TaskItem.batch_get([(tenant, task_sk(task_id)) for tenant, task_id in unique], consistent_read=True):
+        metrics.count_read()
+        task = task_from_item(item)
+        found[(task.tenant, task.task_id)] = task
+    return found
 
 
 def _definition_actions(item: TaskItem, *, reset_failures: bool) -> list[Action]:
@@ -193,6 +207,9 @@ class DynamoTaskStore:
 
     def get_task(self, tenant: str, task_id: str) -> Task:
         return get_task(tenant, task_id)
+
+    def get_tasks(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Task]:
+        return get_tasks(keys)
 
     def put_task(self, *, tenant: str, task_id: str, face: str, name: str, enabled: bool, spec: TaskSpec,
                  document: dict[str, Any] | None, next_fire_at: datetime | None, due_shards: int, now: datetime,

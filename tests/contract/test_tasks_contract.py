@@ -38,6 +38,19 @@ def test_another_tenants_task_is_not_found_and_a_deleted_task_is_gone(store):
         put(store, "t1", expected_revision=1)
 
 
+def test_tasks_are_read_many_at_once_by_tenant_and_id_and_missing_ones_left_out(store):
+    for n in range(120):  # more than one BatchGetItem request holds
+        put(store, f"t{n:03d}")
+    put(store, "mine", tenant="other")
+    keys = [("acme", f"t{n:03d}") for n in range(120)] + [("acme", "gone"), ("acme", "mine"), ("other", "mine"),
+                                                          ("acme", "t000")]
+    read = store.tasks.get_tasks(keys)
+    assert sorted(read) == sorted([("acme", f"t{n:03d}") for n in range(120)] + [("other", "mine")])
+    assert read[("acme", "t007")] == store.tasks.get_task("acme", "t007")
+    assert read[("other", "mine")].tenant == "other"
+    assert store.tasks.get_tasks([]) == {}
+
+
 def test_lists_are_in_id_order_and_filter_by_face(store):
     for task_id, face in (("b", "daemon"), ("a", "test"), ("c", "test")):
         put(store, task_id, face=face)

@@ -37,13 +37,19 @@ def test_bad_tokens_are_401_over_http(runtime):
     assert runtime.get("/whoami", headers={"Authorization": ""}).status_code == 401
 
 
-def test_the_ticker_reaches_the_dispatcher(runtime):
+def test_the_ticker_reaches_the_dispatcher_and_a_trigger_written_wakes_an_idle_one(runtime):
     def ticks() -> int:
         return runtime.get("/health").json()["roles"].get("dispatcher", {}).get("count", 0)
 
-    first = ticks()
-    later = wait_until(lambda: (n := ticks()) > first and n, message="the dispatcher never ticked again")
+    # Idle (nothing due within the look-ahead window) the dispatcher passes only every half
+    # window; a task with a trigger, created over HTTP, brings a pass at the next tick.
+    first = wait_until(ticks, message="the dispatcher never ticked")
+    created = runtime.request("PUT", "/daemon/api/tasks/ticker-wake", json={"run": "true", "cron": "0 3 * * *"})
+    assert created.status_code in (200, 201), created.text
+    later = wait_until(lambda: (n := ticks()) > first and n, timeout=10,
+                       message="the dispatcher did not pass after a trigger was written")
     assert later > first
+    assert runtime.request("DELETE", "/daemon/api/tasks/ticker-wake").status_code in (200, 204)
 
 
 def test_a_message_on_the_runs_queue_reaches_the_worker_and_is_deleted(runtime):

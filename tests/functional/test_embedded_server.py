@@ -114,3 +114,28 @@ def test_a_receive_drops_messages_past_retention_without_counting_the_queue(monk
         received = client.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
     assert expired == []
     assert [m["Body"] for m in received] == ["fresh"]
+
+
+def test_a_long_poll_waits_until_the_first_delayed_message_shows_not_a_whole_step():
+    import threading
+
+    from moto.sqs.models import sqs_backends
+
+    moto_hot_paths.install()
+    with mock_aws():
+        client = boto3.client("sqs", region_name="us-east-1")
+        url = client.create_queue(QueueName="delayed")["QueueUrl"]
+        client.send_message(QueueUrl=url, MessageBody="later", DelaySeconds=1)
+        queue = sqs_backends["123456789012"]["us-east-1"].queues["delayed"]
+        waits: list[float] = []
+
+        class Recording(threading.Condition):
+            def wait(self, timeout=None):
+                waits.append(timeout)
+                return super().wait(timeout)
+
+        queue._messages_lock = Recording()
+        queue.wait_for_messages(20)
+        visible = [m.body for m in queue.messages]
+    assert visible == ["later"]
+    assert waits and all(w <= 1.01 for w in waits)  # never longer than until the message shows

@@ -5,7 +5,7 @@ siblings for what each condition protects)."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -44,6 +44,15 @@ class MemoryTaskStore(_Tasks):
     def get_task(self, tenant: str, task_id: str) -> Task:
         with self._state.lock:
             return _fresh(self._row(tenant, task_id), self._state)
+
+    def get_tasks(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Task]:
+        found: dict[tuple[str, str], Task] = {}
+        for tenant, task_id in keys:
+            try:
+                found[(tenant, task_id)] = self.get_task(tenant, task_id)
+            except NotFound:
+                continue
+        return found
 
     def put_task(self, *, tenant: str, task_id: str, face: str, name: str, enabled: bool, spec: TaskSpec,
                  document: dict[str, Any] | None, next_fire_at: datetime | None, due_shards: int, now: datetime,
