@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from chalicelib.engine import backend, logs, run_ids
+from chalicelib.engine import backend, logs, run_ids, stop_signal
 from chalicelib.engine.model import (
     EXIT_NEVER_EXECUTED,
     FAILURES,
@@ -130,6 +130,14 @@ def cancel_pending(run: Run, *, now: datetime, detail: str = "canceled") -> Run 
     return end_without_executing(run, reason=EndReason.STOPPED, now=now, detail=detail)
 
 
+def request_stop(tenant: str, task_id: str, run_id: str) -> bool:
+    """Flag the run to stop (its worker ends it after the graceful-stop window): at its next
+    heartbeat, or at once if it executes in this process. False if the run is gone or ended."""
+    flagged = backend.current().runs.request_stop(tenant, task_id, run_id)
+    stop_signal.note(tenant, task_id, run_id)
+    return flagged
+
+
 def stop_run(tenant: str, task_id: str, run_id: str, *, now: datetime) -> Run:
     """Stop a run: a pending one ends `stopped` now; a running one is told to stop (its worker
     ends it after the graceful-stop window). An ended run is a `Conflict`."""
@@ -140,7 +148,7 @@ def stop_run(tenant: str, task_id: str, run_id: str, *, now: datetime) -> Run:
         ended = cancel_pending(run, now=now, detail="stopped by request")
         if ended is not None:
             return ended
-    backend.current().runs.request_stop(tenant, task_id, run_id)
+    request_stop(tenant, task_id, run_id)
     return backend.current().runs.get_run(tenant, task_id, run_id)
 
 

@@ -90,6 +90,6 @@ def stop_service(task: Task, *, now: datetime) -> list[str]:
             run_engine.cancel_pending(run, now=now, detail="service stopped")
             stopped.append(run.run_id)
         elif run.status is RunStatus.RUNNING:
-            backend.current().runs.request_stop(task.tenant, task.task_id, run.run_id)
+            run_engine.request_stop(task.tenant, task.task_id, run.run_id)
             stopped.append(run.run_id)
     return stopped

@@ -139,7 +139,7 @@ def end_runs_of_deleted_task(tenant: str, task_id: str, *, now: datetime) -> Non
             continue
         # The stop flag first: a worker cannot start a flagged run, so a pending run that a
         # worker is about to start either ends here or never starts.
-        backend.current().runs.request_stop(tenant, task_id, run.run_id)
+        run_engine.request_stop(tenant, task_id, run.run_id)
         if run.status is RunStatus.PENDING:
             run_engine.end_without_executing(run, reason=EndReason.STOPPED, now=now, detail=TASK_DELETED)
 

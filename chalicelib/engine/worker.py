@@ -17,7 +17,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from chalicelib.engine import backend, command_policy, functions, logs
+from chalicelib.engine import backend, command_policy, functions, logs, stop_signal
 from chalicelib.engine import runs as run_engine
 from chalicelib.engine.executors import ExecutionContext, ExecutionResult, Outcome, get_executor
 from chalicelib.engine.model import EndReason, LogOnFull, Overlap, Run, RunStatus, Task
@@ -133,7 +133,7 @@ def _take_slot(task: Task, run: Run, *, now: datetime) -> bool:
     if spec.on_overlap is Overlap.TERMINATE:
         active = sorted(current.active)
         if active:
-            backend.current().runs.request_stop(task.tenant, task.task_id, active[0])
+            run_engine.request_stop(task.tenant, task.task_id, active[0])
         queue_max = max(spec.queue_max, 1_000)
     if not backend.current().slots.enqueue_waiting(task.tenant, task.task_id, run.run_id, queue_max=queue_max):
         if _task_gone(task):
@@ -195,11 +195,14 @@ def execute(task: Task, run: Run, *, worker: str, clock: Clock = utcnow) -> Run 
     writer = RunLogWriter(logs.log_store(), logs.log_key(run), max_size=logs.size_cap(spec.log_max_size),
                           on_full=spec.log_on_full, clock=clock)
     stop_event = threading.Event()
+    key = (run.tenant, run.task_id, run.run_id)
+    stop_signal.register(key, stop_event)  # a stop asked in this process lands at once
     heartbeat = _Heartbeat(run, worker, clock, stop_event)
     heartbeat.start()
     try:
         result = _run_executor(task, run, writer, stop_event)
     finally:
+        stop_signal.unregister(key)
         heartbeat.done.set()
         heartbeat.join(timeout=5)
     summary = writer.close()

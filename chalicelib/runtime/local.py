@@ -170,8 +170,8 @@ def prepare_environment(options: LocalOptions) -> tuple[str | None, EmbeddedBack
         # Keys that seal what the data directory holds (the execution face's secrets) live with it:
         # a key made afresh at every start could not open what the last run sealed.
         os.environ.setdefault("TASKLANE_EXECUTION_KEY_FILE", str(options.data_dir / "execution.key"))
-    # On a laptop a stop should land within a second; deployed, 5 s heartbeats cost less.
-    os.environ.setdefault("TASKLANE_HEARTBEAT_SECONDS", "1")
+    # A stop asked over this runtime's API reaches a run it executes at once (engine.stop_signal),
+    # so its heartbeats renew the lease at the deployed pace (5 s), one write a run fewer.
     # The laptop's user is the operator: every tenant may run commands unless narrowed.
     if options.command_tenants is not None:
         os.environ["TASKLANE_COMMAND_TENANTS"] = options.command_tenants
