@@ -55,3 +55,7 @@ class LogHead:
     #: The oldest and the newest stored chunk, so reads of the start or the tail need no listing.
     first_chunk: ChunkRef | None = None
     last_chunk: ChunkRef | None = None
+
+
+#: What a log with no head stored holds: nothing (a run that wrote no line stores no head).
+NO_HEAD = LogHead(first_available=1, total_lines=0, truncated=False, bytes_stored=0)

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from chalicelib.engine.log_values import ChunkRef, LogHead, LogLine
+from chalicelib.engine.log_values import NO_HEAD, ChunkRef, LogHead, LogLine
 from chalicelib.engine.model import LogOnFull as _LogOnFull
 from chalicelib.engine.ports import LogChunkStore
 
@@ -82,6 +82,8 @@ class RunLogWriter:
         self.kill_requested = False
         self.truncated = False
         self._dropped_new = 0
+        #: The head last stored (None: none yet, which readers take for `NO_HEAD`).
+        self._written_head: LogHead | None = None
 
     def write(self, stream: str, text: str, *, size: int | None = None) -> None:
         """Capture `text` (one or more lines) from `stream`; `size` is the full byte length of a
@@ -138,7 +140,12 @@ class RunLogWriter:
         chunk = ChunkRef(first=lines[0].n, last=lines[-1].n)
         self._store.put_chunk(self._key, chunk, lines)
         self._stored.append((chunk, size))
-        self._store.put_head(self._key, self._head())
+        self._put_head()
+
+    def _put_head(self) -> None:
+        head = self._head()
+        self._store.put_head(self._key, head)
+        self._written_head = head
 
     def _head(self) -> LogHead:
         if self._stored:
@@ -165,8 +172,8 @@ class RunLogWriter:
                 self._next_n += 1
             if self._pending:
                 self._flush()
-            else:
-                self._store.put_head(self._key, self._head())
+            elif self._head() != (self._written_head or NO_HEAD):
+                self._put_head()  # else what readers see already says it (a run with no output: no head at all)
             head = self._head()
             return LogSummary(total_lines=head.total_lines, first_available=head.first_available,
                               truncated=head.truncated, bytes_stored=head.bytes_stored)

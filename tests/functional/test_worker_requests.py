@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from chalicelib.engine import runs, tasks
+from chalicelib.engine import logs, runs, tasks
 from chalicelib.engine.model import Subscription, TaskSpec, TriggeredBy
 from tests.functional.engine_harness import make_harness
 
@@ -51,7 +51,18 @@ def test_a_no_op_run_costs_five_dynamodb_requests(h, requests):
     assert runs.get_run("acme", "noop", run.run_id).exit_code == 0
     dynamodb = {op: n for (service, op), n in requests.items() if service == "dynamodb"}
     assert dynamodb == {"GetItem": 3, "TransactWriteItems": 1, "UpdateItem": 2}  # 3rd GetItem: the check above
-    assert requests[("s3", "PutObject")] == 1  # the run's log
+    assert requests[("s3", "PutObject")] == 0  # no output, no log: readers take no head for an empty log
+
+
+def test_a_run_that_prints_stores_its_lines_and_their_head_once(h, requests):
+    task = tasks.save_task(tenant="acme", task_id="talker", face="test", name="talker", enabled=True, document=None,
+                           now=T0, spec=TaskSpec(executor="command", executor_config={"args": ["echo", "hello"]}))
+    run = runs.trigger_run(task, triggered_by=TriggeredBy.API, now=h.clock())
+    requests.clear()
+    assert h.deliver() == 1
+    assert requests[("s3", "PutObject")] == 2  # one chunk, one head
+    page = logs.page(runs.get_run("acme", "talker", run.run_id), from_line=1, limit=10)
+    assert [line.text for line in page.lines] == ["hello"]
 
 
 def test_a_parent_with_a_subscriber_looks_it_up_and_starts_it(h, requests):

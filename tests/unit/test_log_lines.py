@@ -87,3 +87,44 @@ def test_a_page_says_nothing_follows_at_the_end_of_the_log():
     assert read_log(store, KEY, from_line=-3, limit=2).next_from == 100
     beyond = read_log(store, KEY, from_line=500, limit=10)
     assert beyond.lines == [] and beyond.total_lines == 100 and beyond.next_from is None
+
+
+class CountingStore(MemoryLogChunkStore):
+    """The in-memory chunk store, counting the heads written."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.heads = 0
+
+    def put_head(self, log_key, head) -> None:
+        self.heads += 1
+        super().put_head(log_key, head)
+
+
+def test_a_run_that_wrote_nothing_stores_no_head_and_reads_as_an_empty_log():
+    store = CountingStore()
+    summary = writer(store).close()
+    page = read_log(store, KEY, from_line=1, limit=10)
+    assert (store.heads, store.get_head(KEY)) == (0, None)
+    assert (summary.total_lines, page.lines, page.total_lines, page.first_available, page.truncated) == (
+        0, [], 0, 1, False)
+
+
+def test_closing_after_a_flush_does_not_write_the_same_head_again():
+    store = CountingStore()
+    log = writer(store)
+    log.write("stdout", "one")
+    log.flush()
+    assert store.heads == 1
+    log.close()
+    assert store.heads == 1
+    assert [line.text for line in read_log(store, KEY, from_line=1, limit=10).lines] == ["one"]
+
+
+def test_a_line_left_pending_at_close_is_stored_with_its_head():
+    store = CountingStore()
+    log = writer(store)
+    log.write("stdout", "last words")
+    log.close()
+    assert store.heads == 1
+    assert read_log(store, KEY, from_line=1, limit=10).total_lines == 1
