@@ -48,6 +48,9 @@ class MotoServer:
     def stop(self) -> None:
         """Close the listening socket and every connection, stop the threads, wait for the loop."""
         for channel in list(self._map.values()):
-            channel.handle_close()
+            try:
+                channel.handle_close()
+            except OSError:
+                continue  # already closed by its client: nothing left to close
         self._server.task_dispatcher.shutdown()
         self._thread.join(timeout=10)
