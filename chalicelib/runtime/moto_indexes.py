@@ -58,9 +58,10 @@ def install() -> None:
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models.table import Table
 
-    from chalicelib.runtime import moto_isolation
+    from chalicelib.runtime import moto_isolation, moto_serializer
 
     moto_isolation.install()  # first: its transaction wrapper (rollback) must run inside ours
+    moto_serializer.install()  # item values serialized in time proportional to what they hold
     if getattr(Table.query, "_tasklane_indexed", False):
         return
     Table.query = _patched(Table.query, _query)  # type: ignore[method-assign]
