@@ -315,15 +315,35 @@ def _query(original: Callable[..., Any], table: Any, hash_key: Any, range_compar
     results, last_evaluated_key = answer
     # From here on, moto's own Table.query, so the items come out as moto makes them.
     scanned_count = len(results)
-    results = copy.deepcopy(results)
     if index_name:
         secondary = table.get_index(index_name)
-        results = [secondary.project(r) for r in results]
+        results = [_project(secondary, r) for r in results]
+    else:
+        results = copy.deepcopy(results)
     if filter_expression is not None:
         results = [item for item in results if filter_expression.expr(item)]
     if projection_expressions:
         results = [r.project(projection_expressions) for r in results]
     return results, scanned_count, last_evaluated_key
+
+
+def _project(secondary: Any, item: Any) -> Any:
+    """A copy of `item` as the index holds it: `secondary.project(copy.deepcopy(item))`. moto's
+    projection turns the whole item into plain JSON and back once per key attribute; a
+    KEYS_ONLY index whose keys are strings is projected here by copying those attributes."""
+    from moto.dynamodb.models.dynamo_type import Item
+
+    if (secondary.projection or {}).get("ProjectionType") != "KEYS_ONLY":
+        return secondary.project(copy.deepcopy(item))
+    attrs: dict[str, Any] = {}
+    for name in [*secondary.table_key_attrs, *(key["AttributeName"] for key in secondary.schema)]:
+        value = item.attrs.get(name)
+        if value is None or name in attrs:
+            continue
+        if value.type != "S":
+            return secondary.project(copy.deepcopy(item))
+        attrs[name] = {"S": value.value}
+    return Item(hash_key=copy.deepcopy(item.hash_key), range_key=copy.deepcopy(item.range_key), attrs=attrs)
 
 
 def _indexed_query(table: Any, index: _TableIndex, hash_key: Any, range_comparison: str | None,
