@@ -12,7 +12,7 @@ suite over both. The engine reaches them through `engine/backend.py`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -223,6 +223,11 @@ class RunStore(Protocol):
 
     def list_tenant_runs(self, tenant: str, *, newest_first: bool = True) -> Iterator[Run]:
         """Every run of a tenant by creation time."""
+        ...
+
+    def newest_runs(self, tenant: str, task_ids: Sequence[str]) -> dict[str, Run]:
+        """The newest run of each of these tasks, by task id; a task that never ran is absent.
+        What `list_runs(..., limit=1)` answers for each, read together (a list page's tasks)."""
         ...
 
     def start_run(self, tenant: str, task_id: str, run_id: str, *, worker_id: str, now: datetime,

@@ -3,7 +3,7 @@ the visible ones, and render them with their topology and last run."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from chalicelib.engine import runs as run_engine
@@ -65,3 +65,12 @@ def render(task: Task, adjacency: Adjacency | None = None, *, with_last_run: boo
     adjacency = adjacency if adjacency is not None else task_adjacency(task)
     last = run_engine.last_run(task.tenant, task.task_id) if with_last_run else None
     return render_task(task, TaskContext(adjacency=adjacency, last_run=last))
+
+
+def render_all(tasks: Sequence[Task], adjacency: Adjacency) -> list[dict[str, Any]]:
+    """Tasks of one tenant in the page's shape, as `render` makes each, their newest runs read
+    together (a list page)."""
+    if not tasks:
+        return []
+    last = run_engine.last_runs(tasks[0].tenant, [task.task_id for task in tasks])
+    return [render_task(task, TaskContext(adjacency=adjacency, last_run=last.get(task.task_id))) for task in tasks]

@@ -3,7 +3,7 @@
 The default sort (`-updatedAt`) pages by key over the update index, reading a page's worth of
 tasks; any other sort reads the caller's tasks, filters and sorts them in memory and cuts pages
 by offset (`listing`). A task's newest run is read for every candidate only when the filter or
-the sort needs it.
+the sort needs it; otherwise for the page's tasks only, all of them together.
 """
 
 from __future__ import annotations
@@ -58,7 +58,10 @@ def list_response(
     records = order(records, lambda pair: pair[0].get(query.sort_field), descending=query.descending,
                     tie=lambda pair: pair[0]["id"])
     page = paginate(call, query, records)
-    data = [body if every_run else catalog.render(by_id[body["id"]], adjacency) for _, body in page.items]
+    if every_run:
+        data = [body for _, body in page.items]
+    else:
+        data = catalog.render_all([by_id[body["id"]] for _, body in page.items], adjacency)
     return json_response({"data": data, "links": page.links})
 
 
@@ -92,5 +95,8 @@ def task_list(call: Call) -> Response:
     page = keyset_paginate(
         call, query, lambda descending, after: task_engine.tasks_by_update(
             tenant, FACE, descending=descending, after=after, first_chunk=query.limit + 1), accept)
-    data = [body if every_run else catalog.render(task, adjacency) for task, body in page.items]
+    if every_run:
+        data = [body for _, body in page.items]
+    else:
+        data = catalog.render_all([task for task, _ in page.items], adjacency)
     return json_response({"data": data, "links": page.links})
