@@ -23,10 +23,13 @@ def tenant_adjacency(tenant: str) -> Adjacency:
 
 def task_adjacency(task: Task) -> Adjacency:
     """The chain edges touching one task: its parents (its spec's, if their edge stands: one read
-    each) and its children (one query of the edges from it). Enough for its topology, without
-    reading the tenant's edges."""
+    each) and its children (one query of the edges from it, skipped when the task item says no
+    task subscribes to it: an edge is written before its parent is marked, so a read that sees
+    no mark saw no finished save of a child). Enough for its topology, without reading the
+    tenant's edges."""
     parents = [(parent, task.task_id) for parent in task_engine.parents_of(task)]
-    children = [(task.task_id, child) for child in task_engine.children_of(task.tenant, task.task_id)]
+    children = [(task.task_id, child) for child in task_engine.children_of(task.tenant, task.task_id)
+                ] if task.may_have_subscribers else []
     return Adjacency.from_edges(parents + children)
 
 
