@@ -56,6 +56,7 @@ def install() -> None:
             f"tasklane's query indexes for the embedded backend are written for moto {MOTO_VERSION}, "
             f"found moto {moto.__version__}: install moto[server]=={MOTO_VERSION} (pyproject.toml pins it)")
     from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.dynamo_type import Item
     from moto.dynamodb.models.table import Table
 
     from chalicelib.runtime import moto_isolation, moto_serializer
@@ -70,6 +71,7 @@ def install() -> None:
     DynamoDBBackend.update_item = _patched(DynamoDBBackend.update_item, _update_item)  # type: ignore[method-assign]
     DynamoDBBackend.transact_write_items = _patched(  # type: ignore[method-assign]
         DynamoDBBackend.transact_write_items, _transact_write_items)
+    Item.project = _patched(Item.project, _item_project)  # type: ignore[method-assign]
 
 
 def leave_stock(account_id: str, region: str) -> None:
@@ -325,6 +327,32 @@ def _query(original: Callable[..., Any], table: Any, hash_key: Any, range_compar
     if projection_expressions:
         results = [r.project(projection_expressions) for r in results]
     return results, scanned_count, last_evaluated_key
+
+
+#: Attribute types whose value moto's projection gives back unchanged (it turns the whole item
+#: into plain Python values and serializes the picked ones again; a number can come back
+#: written another way, `1e2` as `1E+2`, so numbers and everything else stay with moto).
+_VERBATIM_TYPES = frozenset({"S", "BOOL"})
+
+
+def _item_project(original: Callable[..., Any], item: Any, projection_expressions: list[list[str]]) -> Any:
+    """`Item.project` for a projection of top-level attributes of text or boolean values (what
+    the stores ask for): the picked attributes copied, where moto converts the whole item to
+    plain JSON and back once per projected path. Any other projection is moto's."""
+    from moto.dynamodb.models.dynamo_type import Item
+
+    attrs: dict[str, Any] = {}
+    for expression in projection_expressions:
+        if len(expression) != 1 or "[" in expression[0]:
+            return original(item, projection_expressions)
+        name = expression[0]
+        value = item.attrs.get(name)
+        if value is None or name in attrs:
+            continue
+        if value.type not in _VERBATIM_TYPES:
+            return original(item, projection_expressions)
+        attrs[name] = {value.type: value.value}
+    return Item(hash_key=item.hash_key, range_key=item.range_key, attrs=attrs)
 
 
 def _project(secondary: Any, item: Any) -> Any:
