@@ -19,7 +19,16 @@ from typing import Any, Protocol
 
 from chalicelib.engine.agent_model import AgentTask
 from chalicelib.engine.log_values import ChunkRef, LogHead, LogLine
-from chalicelib.engine.model import DisabledReason, EndReason, Run, RunStatus, Subscription, Task, TaskSpec
+from chalicelib.engine.model import (
+    DisabledReason,
+    EndReason,
+    Run,
+    RunStatus,
+    Subscription,
+    Task,
+    TaskListing,
+    TaskSpec,
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -105,6 +114,15 @@ class TaskStore(Protocol):
     def tasks_by_update(self, tenant: str, face: str, *, descending: bool, after: dict[str, str] | None = None,
                         first_chunk: int = 25) -> Iterator[tuple[Task, dict[str, str]]]:
         """A face's tasks in `updated_at` order, each with a position to resume behind it."""
+        ...
+
+    def listings_by_update(self, tenant: str, face: str, *, descending: bool, after: dict[str, str] | None = None,
+                           first_chunk: int = 25) -> Iterator[tuple[TaskListing, dict[str, str]]]:
+        """As `tasks_by_update`, each task read as a `TaskListing` (fewer attributes)."""
+        ...
+
+    def get_tasks(self, tenant: str, task_ids: Sequence[str]) -> dict[str, Task]:
+        """The tasks of these ids, by id, read together; a missing one is absent."""
         ...
 
     def disable(self, tenant: str, task_id: str, *, code: DisabledReason, now: datetime) -> None:
