@@ -63,6 +63,7 @@ def install() -> None:
 
     moto_isolation.install()  # first: its transaction wrapper (rollback) must run inside ours
     moto_serializer.install()  # item values serialized in time proportional to what they hold
+    moto_serializer.install_parser()  # and read so from requests
     if getattr(Table.query, "_tasklane_indexed", False):
         return
     Table.query = _patched(Table.query, _query)  # type: ignore[method-assign]

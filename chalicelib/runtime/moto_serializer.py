@@ -17,7 +17,9 @@ and `BOOL`): it writes the same members, in the shape's order, with the same con
 key or type, a map key the stock code treats specially) goes through the stock code,
 unchanged. Only the embedded backend installs this (`moto_indexes.install`); the answers are
 byte for byte moto's (the differential test in tests/unit/test_moto_serializer.py holds that
-against the stock serializer).
+against the stock serializer). Requests are read the same way: moto's JSON request parser
+reads an `AttributeValue` dict by the same short path (`install_parser`), with the same answer
+as its `_parse_structure` (differential test too).
 """
 
 from __future__ import annotations
@@ -56,6 +58,74 @@ def install() -> None:
 
     execute_result._tasklane_fast = True  # type: ignore[attr-defined]
     DynamoResult.execute_result = execute_result  # type: ignore[method-assign]
+
+
+def install_parser() -> None:
+    """Give moto's reading of DynamoDB requests the short path for item values (idempotent)."""
+    from moto.core.parse import PROTOCOL_PARSERS, JSONParser
+    from moto.core.request import determine_request_protocol
+    from moto.core.utils import get_service_model
+    from moto.dynamodb.responses import DynamoHandler
+
+    if getattr(DynamoHandler.parse_parameters, "_tasklane_fast", False):
+        return
+    _check_model()
+    fast = _fast_parser_class(JSONParser)
+
+    def parse_parameters(self: Any, request: Any) -> None:
+        # moto's BaseResponse.parse_parameters, with the fast parser where moto picks its JSON one.
+        service_model = get_service_model(self.boto3_service_name)
+        operation_model = service_model.operation_model(self._get_action())
+        parser_cls: Any = PROTOCOL_PARSERS[determine_request_protocol(service_model, request.content_type)]
+        if parser_cls is JSONParser:
+            parser_cls = fast
+        parser = parser_cls(operation_model, map_type=self.PROTOCOL_PARSER_MAP_TYPE)
+        self.params = parser.parse({"method": request.method, "values": request.values, "headers": request.headers,
+                                    "body": request.data, "url_path": request.path, "url_params": self.uri_match})
+
+    parse_parameters._tasklane_fast = True  # type: ignore[attr-defined]
+    DynamoHandler.parse_parameters = parse_parameters  # type: ignore[method-assign]
+
+
+def _fast_parser_class(base: type) -> type:
+    """A subclass of moto's JSON request parser that reads a plain `AttributeValue` (a dict)
+    member by member as the stock `_parse_structure` does, without its per-member dispatch."""
+
+    class FastAttributeValueParser(base):  # type: ignore[misc]
+        def _parse_structure(self, shape: Any, value: Any) -> Any:
+            if shape.name == _SHAPE and type(value) is dict:
+                return _read_attribute_value(self, shape, value)
+            return super()._parse_structure(shape, value)
+
+    return FastAttributeValueParser
+
+
+def _read_attribute_value(parser: Any, shape: Any, value: dict[str, Any]) -> dict[str, Any]:
+    """The stock JSON parser's reading of an `AttributeValue` dict: the shape's members in its
+    order, None and unknown keys left out, blobs decoded, maps and lists of values read in turn."""
+    out: dict[str, Any] = parser.MAP_TYPE()
+    for name, _ in MEMBERS:
+        raw = value.get(name)
+        if raw is None:
+            continue
+        if name in ("S", "N", "NULL", "BOOL"):
+            out[name] = raw
+        elif name in ("SS", "NS"):
+            out[name] = [item for item in raw]  # noqa: C416 - the stock list parse iterates the node
+        elif name == "B":
+            out[name] = parser._blob_parser(raw)
+        elif name == "BS":
+            out[name] = [parser._blob_parser(item) for item in raw]
+        elif name == "M":
+            mapped = parser.MAP_TYPE()
+            for key, item in raw.items():
+                mapped[key] = _read_attribute_value(parser, shape, item) if type(item) is dict else \
+                    parser._parse_shape(shape, item)
+            out[name] = mapped
+        else:  # L
+            out[name] = [_read_attribute_value(parser, shape, item) if type(item) is dict else
+                         parser._parse_shape(shape, item) for item in raw]
+    return out
 
 
 def _check_model() -> None:
