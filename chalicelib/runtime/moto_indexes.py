@@ -340,7 +340,6 @@ def _item_project(original: Callable[..., Any], item: Any, projection_expression
     """`Item.project` for a projection of top-level attributes of text or boolean values (what
     the stores ask for): the picked attributes copied, where moto converts the whole item to
     plain JSON and back once per projected path. Any other projection is moto's."""
-    from moto.dynamodb.models.dynamo_type import Item
 
     attrs: dict[str, Any] = {}
     for expression in projection_expressions:
@@ -353,14 +352,24 @@ def _item_project(original: Callable[..., Any], item: Any, projection_expression
         if value.type not in _VERBATIM_TYPES:
             return original(item, projection_expressions)
         attrs[name] = {value.type: value.value}
-    return Item(hash_key=item.hash_key, range_key=item.range_key, attrs=attrs)
+    return _item_of(item.hash_key, item.range_key, attrs)
+
+
+def _item_of(hash_key: Any, range_key: Any, attrs: dict[str, Any]) -> Any:
+    """`Item(hash_key, range_key, attrs)` for attributes taken from a stored item: moto's
+    constructor checks the 400 KB limit again on every attribute it sets (summing the sizes of
+    all set so far), which a part of an item that passed it cannot exceed."""
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+
+    made = Item(hash_key=hash_key, range_key=range_key, attrs={})
+    dict.update(made.attrs, {name: DynamoType(value) for name, value in attrs.items()})
+    return made
 
 
 def _project(secondary: Any, item: Any) -> Any:
     """A copy of `item` as the index holds it: `secondary.project(copy.deepcopy(item))`. moto's
     projection turns the whole item into plain JSON and back once per key attribute; a
     KEYS_ONLY index whose keys are strings is projected here by copying those attributes."""
-    from moto.dynamodb.models.dynamo_type import Item
 
     if (secondary.projection or {}).get("ProjectionType") != "KEYS_ONLY":
         return secondary.project(copy.deepcopy(item))
@@ -372,7 +381,7 @@ def _project(secondary: Any, item: Any) -> Any:
         if value.type != "S":
             return secondary.project(copy.deepcopy(item))
         attrs[name] = {"S": value.value}
-    return Item(hash_key=copy.deepcopy(item.hash_key), range_key=copy.deepcopy(item.range_key), attrs=attrs)
+    return _item_of(copy.deepcopy(item.hash_key), copy.deepcopy(item.range_key), attrs)
 
 
 def _indexed_query(table: Any, index: _TableIndex, hash_key: Any, range_comparison: str | None,
