@@ -230,6 +230,28 @@ class Task:
 
 
 @dataclass(frozen=True, kw_only=True)
+class TaskListing:
+    """What a list needs of a task to decide whether a caller sees it and where it sorts: a
+    task read without its engine state (spec, trigger, slots), which a page then reads whole
+    for the tasks it shows."""
+
+    tenant: str
+    task_id: str
+    enabled: bool
+    #: The face's own document (opaque to the engine).
+    document: dict[str, Any] | None
+    created_at: datetime
+    updated_at: datetime
+    disabled_code: DisabledReason | None = None
+
+
+def listing_of(task: Task) -> TaskListing:
+    """The listing of a task read whole."""
+    return TaskListing(tenant=task.tenant, task_id=task.task_id, enabled=task.enabled, document=task.document,
+                       created_at=task.created_at, updated_at=task.updated_at, disabled_code=task.disabled_code)
+
+
+@dataclass(frozen=True, kw_only=True)
 class Run:
     """One run of a task."""
 

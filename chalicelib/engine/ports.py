@@ -19,7 +19,16 @@ from typing import Any, Protocol
 
 from chalicelib.engine.agent_model import AgentTask
 from chalicelib.engine.log_values import ChunkRef, LogHead, LogLine
-from chalicelib.engine.model import DisabledReason, EndReason, Run, RunStatus, Subscription, Task, TaskSpec
+from chalicelib.engine.model import (
+    DisabledReason,
+    EndReason,
+    Run,
+    RunStatus,
+    Subscription,
+    Task,
+    TaskListing,
+    TaskSpec,
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -110,6 +119,11 @@ class TaskStore(Protocol):
     def tasks_by_update(self, tenant: str, face: str, *, descending: bool, after: dict[str, str] | None = None,
                         first_chunk: int = 25) -> Iterator[tuple[Task, dict[str, str]]]:
         """A face's tasks in `updated_at` order, each with a position to resume behind it."""
+        ...
+
+    def listings_by_update(self, tenant: str, face: str, *, descending: bool, after: dict[str, str] | None = None,
+                           first_chunk: int = 25) -> Iterator[tuple[TaskListing, dict[str, str]]]:
+        """As `tasks_by_update`, each task read as a `TaskListing` (fewer attributes)."""
         ...
 
     def disable(self, tenant: str, task_id: str, *, code: DisabledReason, now: datetime) -> None:
@@ -228,6 +242,11 @@ class RunStore(Protocol):
 
     def list_tenant_runs(self, tenant: str, *, newest_first: bool = True) -> Iterator[Run]:
         """Every run of a tenant by creation time."""
+        ...
+
+    def newest_runs(self, tenant: str, task_ids: Sequence[str]) -> dict[str, Run]:
+        """The newest run of each of these tasks, by task id; a task that never ran is absent.
+        What `list_runs(..., limit=1)` answers for each, read together (a list page's tasks)."""
         ...
 
     def start_run(self, tenant: str, task_id: str, run_id: str, *, worker_id: str, now: datetime,

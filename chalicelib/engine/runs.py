@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -323,3 +323,8 @@ def delete_run(tenant: str, task_id: str, run_id: str) -> None:
 def last_run(tenant: str, task_id: str) -> Run | None:
     """A task's newest run (one read of one item), or None when it never ran."""
     return next(iter(backend.current().runs.list_runs(tenant, task_id, limit=1)), None)
+
+
+def last_runs(tenant: str, task_ids: Sequence[str]) -> dict[str, Run]:
+    """`last_run` of each task, read together; a task that never ran is absent."""
+    return backend.current().runs.newest_runs(tenant, task_ids)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
 from chalicelib import settings
 from chalicelib.engine import backend, command_policy, due_signal, schedule
-from chalicelib.engine.model import DisabledReason, EndReason, RunStatus, Task, TaskSpec, TriggerSpec
+from chalicelib.engine.model import DisabledReason, EndReason, RunStatus, Task, TaskListing, TaskSpec, TriggerSpec
 from chalicelib.errors import NotFound
 from chalicelib.observability import get_logger, log_event
 
@@ -106,6 +106,20 @@ def tasks_by_update(
     first read takes `first_chunk` tasks (a page's worth), later ones more."""
     return backend.current().tasks.tasks_by_update(tenant, face, descending=descending, after=after,
                                                    first_chunk=first_chunk)
+
+
+def listings_by_update(
+    tenant: str, face: str, *, descending: bool, after: dict[str, str] | None = None, first_chunk: int = 25
+) -> Iterator[tuple[TaskListing, dict[str, str]]]:
+    """`tasks_by_update`, each task read as a listing: what a list filters and sorts on."""
+    return backend.current().tasks.listings_by_update(tenant, face, descending=descending, after=after,
+                                                      first_chunk=first_chunk)
+
+
+def get_tasks(tenant: str, task_ids: Sequence[str]) -> dict[str, Task]:
+    """The tasks of these ids, read together, by id; a missing one is absent."""
+    read = backend.current().tasks.get_tasks([(tenant, task_id) for task_id in task_ids])
+    return {task_id: task for (_, task_id), task in read.items()}
 
 
 #: The detail of a run ended `stopped` because its task was deleted.

@@ -15,6 +15,7 @@ face's hand-written checks after `decode`.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from typing import Any, NoReturn, overload
@@ -34,9 +35,15 @@ _WHOLE_NUMBER = re.compile(r"[+-]?\d{1,20}")
 _BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
 
 
+@functools.cache
+def _type_info(model: Any) -> Any:
+    """msgspec's description of a model (it walks the model's annotations: worth doing once)."""
+    return mi.type_info(model)
+
+
 def decode(model: Any, data: Any, *, location: str = "") -> Any:
     """`data` (parsed JSON or TOML) as a `model`; `ValidationError` at `location.<field path>`."""
-    info = mi.type_info(model)
+    info = _type_info(model)
     try:
         return msgspec.convert(_in_declared_order(info, data), model, strict=True)
     except msgspec.ValidationError as exc:
@@ -65,7 +72,7 @@ def _in_declared_order(info: Any, data: Any) -> Any:
 def decode_query(model: type, query: dict[str, str], *, location: str = "query") -> Any:
     """Query parameters as a `model`: an empty value is an absent one; whole numbers and
     booleans (`true`/`false`/`1`/`0`) are read from their text, anything else is refused."""
-    info = mi.type_info(model)
+    info = _type_info(model)
     if not isinstance(info, mi.StructType):
         raise TypeError(f"{model!r} is not a msgspec Struct")
     fields = {field.encode_name: field for field in info.fields}
@@ -127,7 +134,7 @@ def _field_error(model: type, text: str, location: str) -> ValidationError:
         parts.append((unknown.group(1), ""))
         rule = f"is not a known key (unknown key {unknown.group(1)!r})"
     else:
-        rule = _rule(_type_at(mi.type_info(model), parts), message)
+        rule = _rule(_type_at(_type_info(model), parts), message)
     path = _join(location, parts)
     return ValidationError(f"{path or 'body'} {rule}", location=path or location or "body")
 

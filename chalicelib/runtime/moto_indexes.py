@@ -56,11 +56,14 @@ def install() -> None:
             f"tasklane's query indexes for the embedded backend are written for moto {MOTO_VERSION}, "
             f"found moto {moto.__version__}: install moto[server]=={MOTO_VERSION} (pyproject.toml pins it)")
     from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.dynamo_type import Item
     from moto.dynamodb.models.table import Table
 
-    from chalicelib.runtime import moto_isolation
+    from chalicelib.runtime import moto_isolation, moto_serializer
 
     moto_isolation.install()  # first: its transaction wrapper (rollback) must run inside ours
+    moto_serializer.install()  # item values serialized in time proportional to what they hold
+    moto_serializer.install_parser()  # and read so from requests
     if getattr(Table.query, "_tasklane_indexed", False):
         return
     Table.query = _patched(Table.query, _query)  # type: ignore[method-assign]
@@ -69,6 +72,7 @@ def install() -> None:
     DynamoDBBackend.update_item = _patched(DynamoDBBackend.update_item, _update_item)  # type: ignore[method-assign]
     DynamoDBBackend.transact_write_items = _patched(  # type: ignore[method-assign]
         DynamoDBBackend.transact_write_items, _transact_write_items)
+    Item.project = _patched(Item.project, _item_project)  # type: ignore[method-assign]
 
 
 def leave_stock(account_id: str, region: str) -> None:
@@ -314,15 +318,70 @@ def _query(original: Callable[..., Any], table: Any, hash_key: Any, range_compar
     results, last_evaluated_key = answer
     # From here on, moto's own Table.query, so the items come out as moto makes them.
     scanned_count = len(results)
-    results = copy.deepcopy(results)
     if index_name:
         secondary = table.get_index(index_name)
-        results = [secondary.project(r) for r in results]
+        results = [_project(secondary, r) for r in results]
+    else:
+        results = copy.deepcopy(results)
     if filter_expression is not None:
         results = [item for item in results if filter_expression.expr(item)]
     if projection_expressions:
         results = [r.project(projection_expressions) for r in results]
     return results, scanned_count, last_evaluated_key
+
+
+#: Attribute types whose value moto's projection gives back unchanged (it turns the whole item
+#: into plain Python values and serializes the picked ones again; a number can come back
+#: written another way, `1e2` as `1E+2`, so numbers and everything else stay with moto).
+_VERBATIM_TYPES = frozenset({"S", "BOOL"})
+
+
+def _item_project(original: Callable[..., Any], item: Any, projection_expressions: list[list[str]]) -> Any:
+    """`Item.project` for a projection of top-level attributes of text or boolean values (what
+    the stores ask for): the picked attributes copied, where moto converts the whole item to
+    plain JSON and back once per projected path. Any other projection is moto's."""
+
+    attrs: dict[str, Any] = {}
+    for expression in projection_expressions:
+        if len(expression) != 1 or "[" in expression[0]:
+            return original(item, projection_expressions)
+        name = expression[0]
+        value = item.attrs.get(name)
+        if value is None or name in attrs:
+            continue
+        if value.type not in _VERBATIM_TYPES:
+            return original(item, projection_expressions)
+        attrs[name] = {value.type: value.value}
+    return _item_of(item.hash_key, item.range_key, attrs)
+
+
+def _item_of(hash_key: Any, range_key: Any, attrs: dict[str, Any]) -> Any:
+    """`Item(hash_key, range_key, attrs)` for attributes taken from a stored item: moto's
+    constructor checks the 400 KB limit again on every attribute it sets (summing the sizes of
+    all set so far), which a part of an item that passed it cannot exceed."""
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+
+    made = Item(hash_key=hash_key, range_key=range_key, attrs={})
+    dict.update(made.attrs, {name: DynamoType(value) for name, value in attrs.items()})
+    return made
+
+
+def _project(secondary: Any, item: Any) -> Any:
+    """A copy of `item` as the index holds it: `secondary.project(copy.deepcopy(item))`. moto's
+    projection turns the whole item into plain JSON and back once per key attribute; a
+    KEYS_ONLY index whose keys are strings is projected here by copying those attributes."""
+
+    if (secondary.projection or {}).get("ProjectionType") != "KEYS_ONLY":
+        return secondary.project(copy.deepcopy(item))
+    attrs: dict[str, Any] = {}
+    for name in [*secondary.table_key_attrs, *(key["AttributeName"] for key in secondary.schema)]:
+        value = item.attrs.get(name)
+        if value is None or name in attrs:
+            continue
+        if value.type != "S":
+            return secondary.project(copy.deepcopy(item))
+        attrs[name] = {"S": value.value}
+    return _item_of(copy.deepcopy(item.hash_key), copy.deepcopy(item.range_key), attrs)
 
 
 def _indexed_query(table: Any, index: _TableIndex, hash_key: Any, range_comparison: str | None,

@@ -19,6 +19,7 @@ from chalicelib.engine.model import (
     RunStatus,
     Subscription,
     Task,
+    TaskListing,
     TaskSpec,
     TriggeredBy,
     TriggerSpec,
@@ -128,6 +129,23 @@ def task_from_item(item: TaskItem) -> Task:
         disabled_code=_DISABLED_FROM_STORED.get(item.disabled_code or ""),
         waiting=tuple(item.waiting or ()),
         may_have_subscribers=item.subscribed is not False,
+    )
+
+
+#: The attributes of a task item a `TaskListing` is made of (all text or boolean).
+LISTING_ATTRIBUTES = ("pk", "sk", "task_id", "enabled", "document", "created_at", "updated_at", "disabled_code")
+
+
+def listing_from_item(item: TaskItem) -> TaskListing:
+    """The listing of a task item read with (at least) `LISTING_ATTRIBUTES`."""
+    return TaskListing(
+        tenant=item.pk,
+        task_id=item.task_id,
+        enabled=bool(item.enabled),
+        document=item.document,
+        created_at=from_iso(item.created_at),
+        updated_at=from_iso(item.updated_at),
+        disabled_code=_DISABLED_FROM_STORED.get(item.disabled_code or ""),
     )
 
 

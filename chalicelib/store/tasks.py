@@ -15,10 +15,18 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist
 from pynamodb.expressions.update import Action
 
-from chalicelib.engine.model import DisabledReason, Subscription, Task, TaskSpec
+from chalicelib.engine.model import DisabledReason, Subscription, Task, TaskListing, TaskSpec
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.store import metrics
-from chalicelib.store.codec import TASK_PREFIX, disabled_to_item, spec_to_json, task_from_item, task_sk
+from chalicelib.store.codec import (
+    LISTING_ATTRIBUTES,
+    TASK_PREFIX,
+    disabled_to_item,
+    listing_from_item,
+    spec_to_json,
+    task_from_item,
+    task_sk,
+)
 from chalicelib.store.conditions import conditional
 from chalicelib.store.models import TaskItem
 from chalicelib.store.shards import due_shard
@@ -165,6 +173,16 @@ def tasks_by_update(
     (pass it as `after` to resume behind that task). Reads lazily: `first_chunk` keys, then
     twice as many each time up to `MAX_CHUNK`, each chunk's items in one batch, so a caller
     that stops early (a page is full) reads little more than it uses."""
+    for item, position in _by_update(tenant, face, descending=descending, after=after, first_chunk=first_chunk,
+                                     attributes=None):
+        yield task_from_item(item), position
+
+
+def _by_update(
+    tenant: str, face: str, *, descending: bool, after: dict[str, str] | None, first_chunk: int,
+    attributes: Sequence[str] | None,
+) -> Iterator[tuple[TaskItem, dict[str, str]]]:
+    """The items behind `tasks_by_update` (with only `attributes`, if given)."""
     start = {name: {"S": value} for name, value in after.items()} if after else None
     chunk = max(1, min(first_chunk, MAX_CHUNK))
     while True:
@@ -174,17 +192,27 @@ def tasks_by_update(
         )
         keys = [(key.pk, key.sk, key.updated_at) for key in result]
         if keys:
-            found = {(item.pk, item.sk): item for item in TaskItem.batch_get([(pk, sk) for pk, sk, _ in keys])}
+            found = {(item.pk, item.sk): item for item in TaskItem.batch_get(
+                [(pk, sk) for pk, sk, _ in keys], attributes_to_get=list(attributes) if attributes else None)}
             for pk, sk, updated_at in keys:
                 item = found.get((pk, sk))
                 if item is not None:  # deleted since the index was read
                     metrics.count_read()
-                    yield task_from_item(item), {"face_key": _face_key(tenant, face), "updated_at": updated_at,
-                                                 "pk": pk, "sk": sk}
+                    yield item, {"face_key": _face_key(tenant, face), "updated_at": updated_at, "pk": pk, "sk": sk}
         start = result.last_evaluated_key
         if not start:
             return
         chunk = min(chunk * 2, MAX_CHUNK)
+
+
+def listings_by_update(
+    tenant: str, face: str, *, descending: bool, after: dict[str, str] | None = None, first_chunk: int = 25
+) -> Iterator[tuple[TaskListing, dict[str, str]]]:
+    """`tasks_by_update`, each item read with only what a `TaskListing` holds (the spec, the
+    trigger, slot and failure state stay in the table)."""
+    for item, position in _by_update(tenant, face, descending=descending, after=after, first_chunk=first_chunk,
+                                     attributes=LISTING_ATTRIBUTES):
+        yield listing_from_item(item), position
 
 
 def disable(tenant: str, task_id: str, *, code: DisabledReason, now: datetime) -> None:
@@ -227,6 +255,10 @@ class DynamoTaskStore:
     def tasks_by_update(self, tenant: str, face: str, *, descending: bool, after: dict[str, str] | None = None,
                         first_chunk: int = 25) -> Iterator[tuple[Task, dict[str, str]]]:
         return tasks_by_update(tenant, face, descending=descending, after=after, first_chunk=first_chunk)
+
+    def listings_by_update(self, tenant: str, face: str, *, descending: bool, after: dict[str, str] | None = None,
+                           first_chunk: int = 25) -> Iterator[tuple[TaskListing, dict[str, str]]]:
+        return listings_by_update(tenant, face, descending=descending, after=after, first_chunk=first_chunk)
 
     def disable(self, tenant: str, task_id: str, *, code: DisabledReason, now: datetime) -> None:
         disable(tenant, task_id, code=code, now=now)

@@ -86,3 +86,14 @@ def test_only_ended_runs_are_deleted_and_expired_leases_are_found(store):
     with pytest.raises(NotFound):
         store.runs.delete_run("acme", "t1", "r1")
 
+
+
+def test_newest_runs_are_each_tasks_newest_and_leave_out_tasks_that_never_ran(store):
+    for n, task_id in enumerate(["t1", "t2", "t1", "t3", "t1"]):
+        store.runs.create_run(pending(task_id, f"000{n}", created_at=T0 + timedelta(seconds=n)))
+    store.runs.create_run(pending("t1", "0009", tenant="other"))
+    newest = store.runs.newest_runs("acme", ["t1", "t2", "never", "t1"])
+    assert {task_id: run.run_id for task_id, run in newest.items()} == {"t1": "0004", "t2": "0001"}
+    assert newest["t1"] == next(store.runs.list_runs("acme", "t1", limit=1))
+    assert store.runs.newest_runs("acme", []) == {}
+    assert {k: r.run_id for k, r in store.runs.newest_runs("other", ["t1", "t3"]).items()} == {"t1": "0009"}

@@ -76,6 +76,24 @@ def test_tasks_by_update_resume_behind_a_position_in_both_directions(store):
     assert [t.task_id for t, _ in store.tasks.tasks_by_update("acme", "test", descending=True)][:2] == ["t0", "t6"]
 
 
+def test_listings_by_update_are_the_tasks_by_update_without_their_engine_state(store):
+    from chalicelib.engine.model import DisabledReason, listing_of
+
+    for n in range(5):
+        put(store, f"t{n}", now=T0 + timedelta(seconds=n), enabled=n != 2)
+    store.tasks.disable("acme", "t4", code=DisabledReason.CONSECUTIVE_FAILURES, now=T0 + timedelta(seconds=9))
+    put(store, "elsewhere", face="daemon")
+    for descending in (True, False):
+        whole = list(store.tasks.tasks_by_update("acme", "test", descending=descending, first_chunk=2))
+        listed = list(store.tasks.listings_by_update("acme", "test", descending=descending, first_chunk=2))
+        assert [(listing_of(task), position) for task, position in whole] == listed
+    newest = listed[-1]
+    assert (newest[0].task_id, newest[0].enabled, newest[0].disabled_code, newest[0].document) == (
+        "t4", False, DisabledReason.CONSECUTIVE_FAILURES, {"name": "t4"})
+    resumed = store.tasks.listings_by_update("acme", "test", descending=False, after=listed[1][1])
+    assert [listing.task_id for listing, _ in resumed] == ["t2", "t3", "t4"]
+
+
 def test_chain_edges_follow_the_childs_spec_and_go_with_either_end(store):
     put(store, "parent")
     put(store, "child", subscriptions=(Subscription(parent_task_id="parent", outcomes=frozenset({"failed"})),))

@@ -3,7 +3,7 @@ the visible ones, and render them with their topology and last run."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from chalicelib.engine import runs as run_engine
@@ -23,10 +23,13 @@ def tenant_adjacency(tenant: str) -> Adjacency:
 
 def task_adjacency(task: Task) -> Adjacency:
     """The chain edges touching one task: its parents (its spec's, if their edge stands: one read
-    each) and its children (one query of the edges from it). Enough for its topology, without
-    reading the tenant's edges."""
+    each) and its children (one query of the edges from it, skipped when the task item says no
+    task subscribes to it: an edge is written before its parent is marked, so a read that sees
+    no mark saw no finished save of a child). Enough for its topology, without reading the
+    tenant's edges."""
     parents = [(parent, task.task_id) for parent in task_engine.parents_of(task)]
-    children = [(task.task_id, child) for child in task_engine.children_of(task.tenant, task.task_id)]
+    children = [(task.task_id, child) for child in task_engine.children_of(task.tenant, task.task_id)
+                ] if task.may_have_subscribers else []
     return Adjacency.from_edges(parents + children)
 
 
@@ -65,3 +68,12 @@ def render(task: Task, adjacency: Adjacency | None = None, *, with_last_run: boo
     adjacency = adjacency if adjacency is not None else task_adjacency(task)
     last = run_engine.last_run(task.tenant, task.task_id) if with_last_run else None
     return render_task(task, TaskContext(adjacency=adjacency, last_run=last))
+
+
+def render_all(tasks: Sequence[Task], adjacency: Adjacency) -> list[dict[str, Any]]:
+    """Tasks of one tenant in the page's shape, as `render` makes each, their newest runs read
+    together (a list page)."""
+    if not tasks:
+        return []
+    last = run_engine.last_runs(tasks[0].tenant, [task.task_id for task in tasks])
+    return [render_task(task, TaskContext(adjacency=adjacency, last_run=last.get(task.task_id))) for task in tasks]

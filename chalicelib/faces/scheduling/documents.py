@@ -25,6 +25,7 @@ from chalicelib.engine.model import (
     RunStatus,
     Subscription,
     Task,
+    TaskListing,
     TaskSpec,
     TriggeredBy,
     TriggerSpec,
@@ -220,6 +221,35 @@ def filter_record(rendered: Mapping[str, Any]) -> dict[str, Any]:
         "lastEndedAt": last.get("endedAt"),
         "lastExecutedAs": last.get("executedAs"),
         "triggerType": (meta.get("trigger") or {}).get("type"),
+    }
+
+
+def listing_record(listing: TaskListing, last_run: Run | None = None) -> dict[str, Any]:
+    """`filter_record(render_task(task, ...))` of the task a listing was read from, made from
+    the listing without rendering (no copy of the document; the topology is not a field)."""
+    document = listing.document or {}
+    metadata = document.get("metadata", {}) or {}
+    summary: dict[str, Any] = {}
+    if last_run is not None:
+        summary = {"status": run_status(last_run), "triggeredBy": triggered_by(last_run),
+                   "startedAt": to_api(last_run.started_at), "endedAt": to_api(last_run.ended_at),
+                   "executedAs": last_run.extra.get("executedAs") or access.owner_of(listing.document)}
+    return {
+        "id": document["id"] if "id" in document else listing.task_id,
+        "name": document.get("name"),
+        "enabled": listing.enabled,
+        "resourceId": document.get("resourceId"),
+        "ownerId": metadata.get("ownerId"),
+        "spaceId": metadata.get("spaceId"),
+        "createdAt": to_api(listing.created_at),
+        "updatedAt": to_api(listing.updated_at),
+        "updatedBy": metadata.get("updatedBy"),
+        "lastStatus": summary.get("status"),
+        "lastTriggeredBy": summary.get("triggeredBy"),
+        "lastStartedAt": summary.get("startedAt"),
+        "lastEndedAt": summary.get("endedAt"),
+        "lastExecutedAs": summary.get("executedAs"),
+        "triggerType": trigger_type(document),
     }
 
 

@@ -3,7 +3,7 @@
 The default sort (`-updatedAt`) pages by key over the update index, reading a page's worth of
 tasks; any other sort reads the caller's tasks, filters and sorts them in memory and cuts pages
 by offset (`listing`). A task's newest run is read for every candidate only when the filter or
-the sort needs it.
+the sort needs it; otherwise for the page's tasks only, all of them together.
 """
 
 from __future__ import annotations
@@ -12,11 +12,12 @@ from typing import Any
 
 from chalice import Response
 
+from chalicelib.engine import runs as run_engine
 from chalicelib.engine import tasks as task_engine
-from chalicelib.engine.model import Task
+from chalicelib.engine.model import Run, Task, TaskListing
 from chalicelib.faces.http import Call, json_response
 from chalicelib.faces.scheduling import access, catalog
-from chalicelib.faces.scheduling.documents import FACE, filter_record
+from chalicelib.faces.scheduling.documents import FACE, TaskContext, filter_record, listing_record, render_task
 from chalicelib.faces.scheduling.graph import Adjacency
 from chalicelib.faces.scheduling.listing import ListQuery, keyset_paginate, order, paginate, parse_list_query
 from chalicelib.faces.scheduling.scim import DEFAULT_TASK_SORT, TASK_FILTER_FIELDS, TASK_SORT_FIELDS
@@ -58,7 +59,10 @@ def list_response(
     records = order(records, lambda pair: pair[0].get(query.sort_field), descending=query.descending,
                     tie=lambda pair: pair[0]["id"])
     page = paginate(call, query, records)
-    data = [body if every_run else catalog.render(by_id[body["id"]], adjacency) for _, body in page.items]
+    if every_run:
+        data = [body for _, body in page.items]
+    else:
+        data = catalog.render_all([by_id[body["id"]] for _, body in page.items], adjacency)
     return json_response({"data": data, "links": page.links})
 
 
@@ -78,19 +82,28 @@ def task_list(call: Call) -> Response:
         if resource_id:
             tasks = [task for task in tasks if (task.document or {}).get("resourceId") == resource_id]
         return list_response(call, tasks, list_name="tasks", query=query)
-    # The default sort: page by key over the `updatedAt` index, reading a page's worth of tasks.
-    adjacency = catalog.tenant_adjacency(tenant)
+    # The default sort: page by key over the `updatedAt` index. Candidates are read as listings
+    # (what the filter and access need); the page's tasks are then read whole, together.
     every_run = _needs_every_run(query)
-    candidate = _candidate(call, query, adjacency, every_run)
 
-    def accept(task: Task) -> tuple[Task, dict[str, Any]] | None:
-        if resource_id and (task.document or {}).get("resourceId") != resource_id:
+    def accept(listing: TaskListing) -> tuple[TaskListing, Run | None] | None:
+        if resource_id and (listing.document or {}).get("resourceId") != resource_id:
             return None
-        pair = candidate(task)
-        return None if pair is None else (task, pair[1])
+        if not access.can_reach(call.principal, listing.document):
+            return None
+        last = run_engine.last_run(tenant, listing.task_id) if every_run else None
+        if query.filter is not None and not query.filter.matches(listing_record(listing, last)):
+            return None
+        return listing, last
 
     page = keyset_paginate(
-        call, query, lambda descending, after: task_engine.tasks_by_update(
+        call, query, lambda descending, after: task_engine.listings_by_update(
             tenant, FACE, descending=descending, after=after, first_chunk=query.limit + 1), accept)
-    data = [body if every_run else catalog.render(task, adjacency) for task, body in page.items]
+    adjacency = catalog.tenant_adjacency(tenant)
+    found = task_engine.get_tasks(tenant, [listing.task_id for listing, _ in page.items])
+    shown = [(found[listing.task_id], last) for listing, last in page.items if listing.task_id in found]
+    if every_run:
+        data = [render_task(task, TaskContext(adjacency=adjacency, last_run=last)) for task, last in shown]
+    else:
+        data = catalog.render_all([task for task, _ in shown], adjacency)
     return json_response({"data": data, "links": page.links})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -68,6 +68,15 @@ class MemoryRunStore:
                           key=lambda entry: entry[0], reverse=newest_first)
             runs = [_out(row) for _, row in rows[:limit]]
         return iter(runs)
+
+    def newest_runs(self, tenant: str, task_ids: Sequence[str]) -> dict[str, Run]:
+        with self._state.lock:
+            newest: dict[str, tuple[str, RunRow]] = {}
+            wanted = set(task_ids)
+            for (t, k, r), row in self._state.runs.items():
+                if t == tenant and k in wanted and (k not in newest or r > newest[k][0]):
+                    newest[k] = (r, row)
+            return {task_id: _out(row) for task_id, (_, row) in newest.items()}
 
     def list_tenant_runs(self, tenant: str, *, newest_first: bool = True) -> Iterator[Run]:
         with self._state.lock:

@@ -9,7 +9,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from chalicelib.engine.model import DisabledReason, Run, Subscription, Task, TaskSpec
+from chalicelib.engine.model import DisabledReason, Run, Subscription, Task, TaskListing, TaskSpec, listing_of
 from chalicelib.engine.ports import Occupancy
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.store.memory.runs import MemoryRunStore, stored_run
@@ -116,6 +116,11 @@ class MemoryTaskStore(_Tasks):
             ordered = [e for e in ordered if (e[:2] < mark if descending else e[:2] > mark)]
         return iter([(task, {"face_key": face_key, "updated_at": updated_at, "pk": tenant, "sk": sk})
                      for updated_at, sk, task in ordered])
+
+    def listings_by_update(self, tenant: str, face: str, *, descending: bool, after: dict[str, str] | None = None,
+                           first_chunk: int = 25) -> Iterator[tuple[TaskListing, dict[str, str]]]:
+        return iter([(listing_of(task), position) for task, position in self.tasks_by_update(
+            tenant, face, descending=descending, after=after, first_chunk=first_chunk)])
 
     def disable(self, tenant: str, task_id: str, *, code: DisabledReason, now: datetime) -> None:
         with self._state.lock:
