@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import subprocess
 import threading
 import time
 from collections import Counter
@@ -159,7 +160,7 @@ def main() -> None:
         process.send_signal(2)
         try:
             process.wait(timeout=30)
-        except Exception:  # noqa: BLE001 - the bench is over; do not leave it running
+        except subprocess.TimeoutExpired:  # the bench is over; do not leave it running
             process.kill()
         service.server.shutdown()
 

@@ -42,7 +42,7 @@ def dispatch_due(now: datetime, settings: Settings) -> dict[str, int]:
     totals = {"due": 0, "fired": 0, "missed": 0, "dst_skipped": 0}
     for shard in range(settings.due_shards):
         keys = list(backend.current().triggers.due_keys(str(shard), horizon))
-        read = backend.current().tasks.get_tasks(keys) if keys else {}
+        read = backend.current().tasks.get_tasks(keys)
         for tenant, task_id in keys:
             totals["due"] += 1
             try:

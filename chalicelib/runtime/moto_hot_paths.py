@@ -25,19 +25,14 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from chalicelib.runtime.moto_indexes import MOTO_VERSION
+from chalicelib.runtime.moto_indexes import require_pinned_moto
 
 _UNSET = object()
 
 
 def install() -> None:
     """Patch the embedded moto server's routing and SQS receive (idempotent)."""
-    import moto
-
-    if moto.__version__ != MOTO_VERSION:
-        raise RuntimeError(
-            f"tasklane's embedded backend is written for moto {MOTO_VERSION}, found moto {moto.__version__}:"
-            f" install moto[server]=={MOTO_VERSION} (pyproject.toml pins it)")
+    require_pinned_moto("hot paths")
     _remember_backends_per_host()
     _retention_from_the_queue()
     _wake_when_a_message_shows()
@@ -99,10 +94,11 @@ def _wake_when_a_message_shows() -> None:
                 if left <= 0:
                     return
                 now = unix_time_millis()
-                shows = [max(m.visible_at, m.delayed_until) for m in self._messages]
-                later = [at for at in shows if at > now]
-                if later:  # the next message to become visible (sent ones notify the lock)
-                    left = min(left, (min(later) - now) / 1000 + 0.001)
+                # The next message to become visible (a message sent notifies the lock itself).
+                shows = min((at for m in self._messages if (at := max(m.visible_at, m.delayed_until)) > now),
+                            default=None)
+                if shows is not None:
+                    left = min(left, (shows - now) / 1000 + 0.001)
                 self._messages_lock.wait(left)
 
     wait_for_messages._tasklane_precise = True  # type: ignore[attr-defined]

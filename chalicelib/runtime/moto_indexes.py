@@ -46,15 +46,21 @@ _INDEXES: weakref.WeakKeyDictionary[Any, _TableIndex] = weakref.WeakKeyDictionar
 _STOCK: set[tuple[str, str]] = set()  # (account id, region) left to moto's own queries
 
 
-def install() -> None:
-    """Answer moto's DynamoDB queries from sorted indexes (idempotent). Also installs
-    `moto_isolation`, whose lock these indexes rely on. Raises RuntimeError on another moto."""
+def require_pinned_moto(what: str) -> None:
+    """RuntimeError unless the installed moto is the one `what` (a patch of its internals) is
+    written for."""
     import moto
 
     if moto.__version__ != MOTO_VERSION:
         raise RuntimeError(
-            f"tasklane's query indexes for the embedded backend are written for moto {MOTO_VERSION}, "
+            f"tasklane's {what} for the embedded backend are written for moto {MOTO_VERSION}, "
             f"found moto {moto.__version__}: install moto[server]=={MOTO_VERSION} (pyproject.toml pins it)")
+
+
+def install() -> None:
+    """Answer moto's DynamoDB queries from sorted indexes (idempotent). Also installs
+    `moto_isolation`, whose lock these indexes rely on. Raises RuntimeError on another moto."""
+    require_pinned_moto("query indexes")
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models.dynamo_type import Item
     from moto.dynamodb.models.table import Table

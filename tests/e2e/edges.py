@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 import requests
@@ -114,14 +115,12 @@ def _raw_exchange(url: str, payload: bytes, timeout: float = 10.0) -> bytes:
     with socket.create_connection((where.hostname, where.port), timeout=timeout) as sock:
         sock.sendall(payload)
         received = b""
-        try:
-            for _ in range(256):  # bounded: the answers are a few KiB; the socket timeout ends a silence
+        with contextlib.suppress(TimeoutError):  # the socket timeout ends a silence: what came is the answer
+            for _ in range(256):  # bounded: the answers are a few KiB
                 chunk = sock.recv(65536)
                 received += chunk
                 if not chunk or (received.count(b"HTTP/1.1 ") >= 2 and received.rstrip().endswith(b"}")):
                     break
-        except TimeoutError:
-            pass
     return received
 
 

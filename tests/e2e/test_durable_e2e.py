@@ -3,6 +3,7 @@ downtime over cron ticks, and a directory it cannot read."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -79,10 +80,8 @@ def kill_everything(runtime) -> None:
     """SIGKILL the runtime and every process below it at once: nothing gets to stop cleanly."""
     pids = [*descendants(runtime.process.pid), runtime.process.pid]
     for pid in pids:
-        try:
+        with contextlib.suppress(ProcessLookupError):  # it exited as its parent died
             os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
     runtime.process.wait(timeout=10)
 
 

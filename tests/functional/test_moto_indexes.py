@@ -12,6 +12,7 @@ paging, filters, projections) must come back the same from both, page by page.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import Any
 
@@ -89,10 +90,8 @@ class Differential(RuleBasedStateMachine):
     def start(self) -> None:
         self.clients = [boto3.client("dynamodb", region_name=region) for region in (INDEXED, STOCK)]
         for client in self.clients:
-            try:
+            with contextlib.suppress(client.exceptions.ResourceNotFoundException):  # first example: none yet
                 client.delete_table(TableName="t")
-            except ClientError:
-                pass
             _create(client)
         self.queries = 0
 
